@@ -17,7 +17,7 @@
 namespace tsdb {
 namespace {
 
-absl::Status PosixError(std::string_view op, const std::string& path, int err) {
+absl::Status PosixError(const std::string& op, const std::string& path, int err) {
   std::string msg = absl::StrCat(op, " ", path, ": ", std::strerror(err));
   switch (err) {
     case ENOENT:
@@ -239,8 +239,10 @@ Env* Env::Default() {
 
 std::string JoinPath(std::string_view dir, std::string_view name) {
   if (dir.empty()) return std::string(name);
-  if (dir.back() == '/') return absl::StrCat(dir, name);
-  return absl::StrCat(dir, "/", name);
+  std::string out(dir);
+  if (out.back() != '/') out.push_back('/');
+  out.append(name);
+  return out;
 }
 
 }  // namespace tsdb

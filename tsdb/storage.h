@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,8 @@ inline constexpr int64_t kMaxTime = std::numeric_limits<int64_t>::max();
 struct Sample {
   int64_t t;  // milliseconds since the Unix epoch
   double v;
+
+  friend bool operator==(const Sample&, const Sample&) = default;
 };
 
 // Why an Append was refused; also the label of the rejected-samples self-metric.
@@ -36,7 +39,9 @@ enum class RejectReason {
   kInvalidLabels,
 };
 std::string_view RejectReasonName(RejectReason reason);
-// The reason carried by a status returned from Appender::Append, if any.
+// The reason carried by a status returned from Appender::Append, if any. Append reports them with
+// these codes: out of order FailedPrecondition, duplicate AlreadyExists, out of bounds OutOfRange,
+// invalid labels InvalidArgument.
 std::optional<RejectReason> GetRejectReason(const absl::Status& status);
 
 // Collects samples and makes them visible and durable together on Commit. Not thread-safe: each

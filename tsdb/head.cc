@@ -1,0 +1,526 @@
+#include "tsdb/head.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <mutex>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+
+namespace tsdb {
+namespace {
+
+// A query's private copy of one series: its labels and the chunks overlapping the query range.
+class SnapshotSeries final : public SeriesData {
+ public:
+  SnapshotSeries(Labels labels, std::vector<std::string> chunks, int64_t mint, int64_t maxt)
+      : labels_(std::move(labels)), chunks_(std::move(chunks)), mint_(mint), maxt_(maxt) {}
+  const Labels& labels() const override { return labels_; }
+  std::unique_ptr<SampleIterator> Iterator() const override;
+
+ private:
+  Labels labels_;
+  std::vector<std::string> chunks_;
+  int64_t mint_;
+  int64_t maxt_;
+};
+
+// Walks the chunks of a SnapshotSeries in order, restricted to [mint, maxt].
+class SnapshotIterator final : public SampleIterator {
+ public:
+  SnapshotIterator(const std::vector<std::string>* chunks, int64_t mint, int64_t maxt)
+      : chunks_(chunks), mint_(mint), maxt_(maxt) {}
+
+  bool Next() override {
+    if (done_) return false;
+    if (!started_) {
+      started_ = true;
+      return Seek(mint_);
+    }
+    while (true) {
+      if (it_ && it_->Next()) return CheckMax();
+      if (!OpenNext()) return Finish();
+      if (it_->Next()) return CheckMax();
+    }
+  }
+
+  bool Seek(int64_t t) override {
+    if (done_) return false;
+    if (started_ && it_ && cur_.t >= t && valid_) return true;
+    started_ = true;
+    t = std::max(t, mint_);
+    while (true) {
+      if (it_ && it_->Seek(t)) {
+        cur_ = it_->At();
+        return CheckMax();
+      }
+      if (!OpenNext()) return Finish();
+    }
+  }
+
+  Sample At() const override { return cur_; }
+
+ private:
+  bool OpenNext() {
+    if (next_chunk_ >= chunks_->size()) return false;
+    it_ = std::make_unique<XorIterator>(std::string_view((*chunks_)[next_chunk_++]));
+    return true;
+  }
+  bool CheckMax() {
+    cur_ = it_->At();
+    if (cur_.t > maxt_) return Finish();
+    valid_ = true;
+    return true;
+  }
+  bool Finish() {
+    done_ = true;
+    valid_ = false;
+    return false;
+  }
+
+  const std::vector<std::string>* chunks_;
+  int64_t mint_;
+  int64_t maxt_;
+  size_t next_chunk_ = 0;
+  std::unique_ptr<XorIterator> it_;
+  Sample cur_{0, 0};
+  bool started_ = false;
+  bool done_ = false;
+  bool valid_ = false;
+};
+
+std::unique_ptr<SampleIterator> SnapshotSeries::Iterator() const {
+  return std::make_unique<SnapshotIterator>(&chunks_, mint_, maxt_);
+}
+
+bool SameBits(double a, double b) {
+  return std::bit_cast<uint64_t>(a) == std::bit_cast<uint64_t>(b);
+}
+
+bool Overlaps(const XorChunk& c, int64_t mint, int64_t maxt) {
+  return c.num_samples() > 0 && c.max_time() >= mint && c.min_time() <= maxt;
+}
+
+bool SeriesOverlaps(const MemSeries& s, int64_t mint, int64_t maxt) {
+  for (const XorChunk& c : s.chunks) {
+    if (Overlaps(c, mint, maxt)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Labels MemSeries::ToLabels() const {
+  std::vector<Label> out;
+  out.reserve(labels.size());
+  for (const auto& [n, v] : labels) out.push_back({std::string(n), std::string(v)});
+  return Labels(std::move(out));
+}
+
+Head::~Head() = default;
+
+MemSeries* Head::FindByLabelsLocked(const Labels& labels, uint64_t hash) const {
+  auto it = by_hash_.find(hash);
+  if (it == by_hash_.end()) return nullptr;
+  for (MemSeries* s = it->second; s != nullptr; s = s->hash_next) {
+    if (s->labels.size() != labels.size()) continue;
+    bool equal = true;
+    for (size_t i = 0; i < labels.size() && equal; ++i) {
+      equal = s->labels[i].first == labels[i].name && s->labels[i].second == labels[i].value;
+    }
+    if (equal) return s;
+  }
+  return nullptr;
+}
+
+MemSeries* Head::CreateLocked(SeriesRef ref, const Labels& labels, uint64_t hash) {
+  auto s = std::make_unique<MemSeries>();
+  s->ref = ref;
+  s->hash = hash;
+  s->labels.reserve(labels.size());
+  for (const Label& l : labels) {
+    s->labels.emplace_back(symbols_.Intern(l.name), symbols_.Intern(l.value));
+  }
+  MemSeries* raw = s.get();
+  for (const auto& [n, v] : raw->labels) postings_.Add(ref, n, v);
+  postings_.AddToAll(ref);
+  auto [it, inserted] = by_hash_.try_emplace(hash, raw);
+  if (!inserted) {
+    raw->hash_next = it->second;
+    it->second = raw;
+  }
+  series_.emplace(ref, std::move(s));
+  next_ref_ = std::max(next_ref_, ref + 1);
+  stats_->series.fetch_add(1, std::memory_order_relaxed);
+  stats_->series_created.fetch_add(1, std::memory_order_relaxed);
+  return raw;
+}
+
+absl::StatusOr<MemSeries*> Head::Prepare(SeriesRef ref, const Labels& labels, int64_t t, double v,
+                                         int64_t min_valid_time) {
+  if (t < min_valid_time) {
+    stats_->rejected_out_of_bounds.fetch_add(1, std::memory_order_relaxed);
+    return absl::OutOfRangeError(absl::StrCat("out of bounds: sample at ", t,
+                                              " is older than the retention window (", min_valid_time, ")"));
+  }
+  MemSeries* s = nullptr;
+  {
+    std::shared_lock lock(mu_);
+    if (ref != 0) {
+      auto it = series_.find(ref);
+      if (it != series_.end()) s = it->second.get();
+    }
+    if (s == nullptr) s = FindByLabelsLocked(labels, labels.Hash());
+    if (s != nullptr) {
+      // Checked against committed data; Apply checks again for what commits in between.
+      if (s->max_time != kMinTime) {
+        if (t < s->max_time) {
+          stats_->rejected_out_of_order.fetch_add(1, std::memory_order_relaxed);
+          return absl::FailedPreconditionError(
+              absl::StrCat("out of order sample for series ", s->ToLabels().ToString(), ": ", t,
+                           " is older than the newest sample at ", s->max_time));
+        }
+        if (t == s->max_time && !SameBits(v, s->last_value)) {
+          stats_->rejected_duplicate.fetch_add(1, std::memory_order_relaxed);
+          return absl::AlreadyExistsError(
+              absl::StrCat("duplicate sample for timestamp ", t, " with a different value for ",
+                           s->ToLabels().ToString()));
+        }
+      }
+      s->pins.fetch_add(1, std::memory_order_relaxed);
+      return s;
+    }
+  }
+  if (absl::Status st = labels.Validate(); !st.ok()) {
+    stats_->rejected_invalid_labels.fetch_add(1, std::memory_order_relaxed);
+    return absl::InvalidArgumentError(st.message());
+  }
+  std::unique_lock lock(mu_);
+  uint64_t hash = labels.Hash();
+  s = FindByLabelsLocked(labels, hash);  // another appender may have created it meanwhile
+  if (s == nullptr) {
+    SeriesRef new_ref = next_ref_;
+    if (on_create_) {
+      if (absl::Status st = on_create_(new_ref, labels); !st.ok()) return st;
+    }
+    s = CreateLocked(new_ref, labels, hash);
+  }
+  s->pins.fetch_add(1, std::memory_order_relaxed);
+  return s;
+}
+
+bool Head::AppendLocked(MemSeries* s, int64_t t, double v) {
+  if (s->max_time != kMinTime) {
+    if (t < s->max_time) {
+      stats_->rejected_out_of_order.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    if (t == s->max_time) {
+      // The same sample again is accepted silently, as in Prometheus.
+      if (!SameBits(v, s->last_value)) {
+        stats_->rejected_duplicate.fetch_add(1, std::memory_order_relaxed);
+      }
+      return false;
+    }
+  }
+  if (s->chunks.empty() || s->chunks.back().Full()) {
+    if (!s->chunks.empty()) {
+      size_t before = s->chunks.back().size_bytes();
+      s->chunks.back().ShrinkToFit();
+      stats_->chunk_bytes.fetch_add(static_cast<int64_t>(s->chunks.back().size_bytes()) -
+                                        static_cast<int64_t>(before),
+                                    std::memory_order_relaxed);
+    }
+    s->chunks.emplace_back();
+    stats_->chunks.fetch_add(1, std::memory_order_relaxed);
+  }
+  XorChunk& c = s->chunks.back();
+  size_t before = c.size_bytes();
+  c.Append(t, v);
+  stats_->chunk_bytes.fetch_add(static_cast<int64_t>(c.size_bytes() - before),
+                                std::memory_order_relaxed);
+  s->max_time = t;
+  s->last_value = v;
+  if (t > max_time_.load(std::memory_order_relaxed)) {
+    max_time_.store(t, std::memory_order_relaxed);
+  }
+  return true;
+}
+
+size_t Head::Apply(const std::vector<PendingSample>& samples) {
+  size_t appended = 0;
+  {
+    std::unique_lock lock(mu_);
+    for (const PendingSample& p : samples) {
+      if (AppendLocked(p.series, p.t, p.v)) ++appended;
+    }
+  }
+  Unpin(samples);
+  stats_->samples_appended.fetch_add(appended, std::memory_order_relaxed);
+  return appended;
+}
+
+void Head::Unpin(const std::vector<PendingSample>& samples) {
+  for (const PendingSample& p : samples) p.series->pins.fetch_sub(1, std::memory_order_relaxed);
+}
+
+MemSeries* Head::CreateWithRef(SeriesRef ref, const Labels& labels) {
+  std::unique_lock lock(mu_);
+  auto it = series_.find(ref);
+  if (it != series_.end()) return it->second.get();
+  return CreateLocked(ref, labels, labels.Hash());
+}
+
+MemSeries* Head::GetByRef(SeriesRef ref) {
+  std::shared_lock lock(mu_);
+  auto it = series_.find(ref);
+  return it == series_.end() ? nullptr : it->second.get();
+}
+
+void Head::ReplaySample(MemSeries* s, int64_t t, double v) {
+  // Replay runs before the database is shared, so the lock is uncontended; taking it keeps the
+  // invariants simple.
+  std::unique_lock lock(mu_);
+  if (s->max_time != kMinTime && t <= s->max_time) return;
+  AppendLocked(s, t, v);
+}
+
+void Head::ReplayChunk(MemSeries* s, XorChunk chunk) {
+  std::unique_lock lock(mu_);
+  if (chunk.num_samples() == 0) return;
+  if (s->max_time != kMinTime && chunk.min_time() <= s->max_time) return;
+  s->max_time = chunk.max_time();
+  XorIterator it(std::string_view(chunk.bytes()));
+  while (it.Next()) s->last_value = it.At().v;
+  stats_->chunks.fetch_add(1, std::memory_order_relaxed);
+  stats_->chunk_bytes.fetch_add(static_cast<int64_t>(chunk.size_bytes()),
+                                std::memory_order_relaxed);
+  if (chunk.max_time() > max_time_.load(std::memory_order_relaxed)) {
+    max_time_.store(chunk.max_time(), std::memory_order_relaxed);
+  }
+  s->chunks.push_back(std::move(chunk));
+}
+
+void Head::FinishReplay() {
+  std::unique_lock lock(mu_);
+  // A checkpoint's last chunk of a series was open when written; re-encode it so appends continue
+  // in it with a live appender state.
+  for (auto& [ref, s] : series_) {
+    if (s->chunks.empty()) continue;
+    XorChunk& last = s->chunks.back();
+    if (last.Full()) continue;
+    XorChunk fresh;
+    XorIterator it(std::string_view(last.bytes()));
+    while (it.Next()) fresh.Append(it.At().t, it.At().v);
+    stats_->chunk_bytes.fetch_add(
+        static_cast<int64_t>(fresh.size_bytes()) - static_cast<int64_t>(last.size_bytes()),
+        std::memory_order_relaxed);
+    last = std::move(fresh);
+  }
+}
+
+PostingsList Head::PostingsForMatchers(const std::vector<LabelMatcher>& matchers) const {
+  std::vector<PostingsList> positive;
+  std::vector<PostingsList> negative;
+  for (const LabelMatcher& m : matchers) {
+    const MemPostings::Values* values = postings_.ValuesOf(m.name());
+    if (!m.MatchesEmpty()) {
+      // Series must carry the label with a matching value.
+      if (values == nullptr) return {};
+      if (m.type() == LabelMatcher::Type::kEqual) {
+        positive.push_back(postings_.Get(m.name(), m.value()));
+        continue;
+      }
+      std::vector<const PostingsList*> lists;
+      if (!m.SetMatches().empty()) {
+        for (const std::string& v : m.SetMatches()) {
+          auto it = values->find(v);
+          if (it != values->end()) lists.push_back(&it->second);
+        }
+      } else {
+        auto begin = values->begin();
+        auto end = values->end();
+        std::string lo, hi;
+        if (m.PossibleMatchRange(&lo, &hi)) {
+          begin = values->lower_bound(lo);
+          end = values->upper_bound(hi);
+        }
+        for (auto it = begin; it != end; ++it) {
+          if (m.Matches(it->first)) lists.push_back(&it->second);
+        }
+      }
+      positive.push_back(Union(std::move(lists)));
+    } else {
+      // The matcher accepts series without the label: remove those whose value it rejects.
+      if (values == nullptr) continue;
+      std::vector<const PostingsList*> lists;
+      if (m.type() == LabelMatcher::Type::kNotEqual) {
+        auto it = values->find(m.value());
+        if (it != values->end()) lists.push_back(&it->second);
+      } else {
+        for (const auto& [value, list] : *values) {
+          if (!m.Matches(value)) lists.push_back(&list);
+        }
+      }
+      negative.push_back(Union(std::move(lists)));
+    }
+  }
+  std::sort(positive.begin(), positive.end(),
+            [](const PostingsList& a, const PostingsList& b) { return a.size() < b.size(); });
+  PostingsList result;
+  if (positive.empty()) {
+    result = postings_.All();
+  } else {
+    result = std::move(positive[0]);
+    for (size_t i = 1; i < positive.size() && !result.empty(); ++i) {
+      result = Intersect(result, positive[i]);
+    }
+  }
+  for (const PostingsList& n : negative) {
+    if (result.empty()) break;
+    result = Subtract(result, n);
+  }
+  return result;
+}
+
+std::vector<std::unique_ptr<SeriesData>> Head::Select(const std::vector<LabelMatcher>& matchers,
+                                                      int64_t mint, int64_t maxt) const {
+  std::vector<std::unique_ptr<SeriesData>> out;
+  {
+    std::shared_lock lock(mu_);
+    PostingsList refs = PostingsForMatchers(matchers);
+    out.reserve(refs.size());
+    for (SeriesRef ref : refs) {
+      auto it = series_.find(ref);
+      if (it == series_.end()) continue;
+      const MemSeries& s = *it->second;
+      std::vector<std::string> chunks;
+      for (const XorChunk& c : s.chunks) {
+        if (Overlaps(c, mint, maxt)) chunks.push_back(c.bytes());
+      }
+      if (chunks.empty()) continue;
+      out.push_back(std::make_unique<SnapshotSeries>(s.ToLabels(), std::move(chunks), mint, maxt));
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return a->labels() < b->labels();
+  });
+  return out;
+}
+
+std::vector<std::string> Head::LabelNames(const std::vector<LabelMatcher>& matchers, int64_t mint,
+                                          int64_t maxt) const {
+  absl::flat_hash_set<std::string_view> names;
+  std::shared_lock lock(mu_);
+  PostingsList refs = PostingsForMatchers(matchers);
+  for (SeriesRef ref : refs) {
+    auto it = series_.find(ref);
+    if (it == series_.end() || !SeriesOverlaps(*it->second, mint, maxt)) continue;
+    for (const auto& [n, v] : it->second->labels) names.insert(n);
+  }
+  std::vector<std::string> out(names.begin(), names.end());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> Head::LabelValues(std::string_view name,
+                                           const std::vector<LabelMatcher>& matchers,
+                                           int64_t mint, int64_t maxt) const {
+  absl::flat_hash_set<std::string_view> values;
+  std::shared_lock lock(mu_);
+  PostingsList refs = PostingsForMatchers(matchers);
+  for (SeriesRef ref : refs) {
+    auto it = series_.find(ref);
+    if (it == series_.end() || !SeriesOverlaps(*it->second, mint, maxt)) continue;
+    for (const auto& [n, v] : it->second->labels) {
+      if (n == name) values.insert(v);
+    }
+  }
+  std::vector<std::string> out(values.begin(), values.end());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void Head::ForEachSeries(const std::function<void(const MemSeries&)>& fn) const {
+  std::vector<SeriesRef> refs;
+  {
+    std::shared_lock lock(mu_);
+    refs = postings_.All();
+  }
+  // Batches keep the lock hold short so commits are not stalled by a long snapshot.
+  constexpr size_t kBatch = 1024;
+  for (size_t i = 0; i < refs.size(); i += kBatch) {
+    std::shared_lock lock(mu_);
+    for (size_t j = i; j < std::min(refs.size(), i + kBatch); ++j) {
+      auto it = series_.find(refs[j]);
+      if (it != series_.end()) fn(*it->second);
+    }
+  }
+}
+
+size_t Head::Truncate(int64_t cutoff) {
+  std::unique_lock lock(mu_);
+  absl::flat_hash_set<SeriesRef> removed;
+  for (auto& [ref, s] : series_) {
+    auto& chunks = s->chunks;
+    size_t drop = 0;
+    while (drop < chunks.size() && chunks[drop].max_time() < cutoff &&
+           chunks[drop].num_samples() > 0) {
+      ++drop;
+    }
+    if (drop > 0) {
+      int64_t bytes = 0;
+      for (size_t i = 0; i < drop; ++i) bytes += static_cast<int64_t>(chunks[i].size_bytes());
+      chunks.erase(chunks.begin(), chunks.begin() + static_cast<ptrdiff_t>(drop));
+      stats_->chunks.fetch_sub(static_cast<int64_t>(drop), std::memory_order_relaxed);
+      stats_->chunk_bytes.fetch_sub(bytes, std::memory_order_relaxed);
+    }
+    if (chunks.empty() && s->pins.load(std::memory_order_relaxed) == 0) removed.insert(ref);
+  }
+  if (removed.empty()) return 0;
+  postings_.Remove(removed);
+  for (SeriesRef ref : removed) {
+    auto it = series_.find(ref);
+    MemSeries* s = it->second.get();
+    auto h = by_hash_.find(s->hash);
+    if (h->second == s) {
+      if (s->hash_next == nullptr) {
+        by_hash_.erase(h);
+      } else {
+        h->second = s->hash_next;
+      }
+    } else {
+      MemSeries* prev = h->second;
+      while (prev->hash_next != s) prev = prev->hash_next;
+      prev->hash_next = s->hash_next;
+    }
+    series_.erase(it);
+  }
+  stats_->series.fetch_sub(static_cast<int64_t>(removed.size()), std::memory_order_relaxed);
+  stats_->series_removed.fetch_add(removed.size(), std::memory_order_relaxed);
+  return removed.size();
+}
+
+int64_t Head::MinTime() const {
+  std::shared_lock lock(mu_);
+  int64_t min = kMaxTime;
+  for (const auto& [ref, s] : series_) {
+    if (!s->chunks.empty() && s->chunks.front().num_samples() > 0) {
+      min = std::min(min, s->chunks.front().min_time());
+    }
+  }
+  return min;
+}
+
+SeriesRef Head::LastRef() const {
+  std::shared_lock lock(mu_);
+  return next_ref_ - 1;
+}
+
+void Head::SetNextRef(SeriesRef next) {
+  std::unique_lock lock(mu_);
+  next_ref_ = std::max(next_ref_, next);
+}
+
+}  // namespace tsdb
