@@ -217,12 +217,7 @@ absl::Status DBImpl::ApplyRecord(std::string_view record, bool from_checkpoint) 
     case RecordKind::kSamples: {
       samples.clear();
       if (absl::Status st = DecodeSamples(record, &samples); !st.ok()) return st;
-      MemSeries* last = nullptr;
-      for (const RefSample& s : samples) {
-        if (last == nullptr || last->ref != s.ref) last = head_.GetByRef(s.ref);
-        // Samples of a series removed by retention before a checkpoint may still be in the WAL.
-        if (last != nullptr) head_.ReplaySample(last, s.t, s.v);
-      }
+      head_.ReplaySamples(samples);
       return absl::OkStatus();
     }
     case RecordKind::kChunks: {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <deque>
 #include <mutex>
 
 #include "absl/container/flat_hash_set.h"
@@ -210,53 +211,65 @@ absl::StatusOr<MemSeries*> Head::Prepare(SeriesRef ref, const Labels& labels, in
   return s;
 }
 
-bool Head::AppendLocked(MemSeries* s, int64_t t, double v) {
+bool Head::AppendLocked(MemSeries* s, int64_t t, double v, Tally* tally) {
   if (s->max_time != kMinTime) {
     if (t < s->max_time) {
-      stats_->rejected_out_of_order.fetch_add(1, std::memory_order_relaxed);
+      ++tally->out_of_order;
       return false;
     }
     if (t == s->max_time) {
       // The same sample again is accepted silently, as in Prometheus.
-      if (!SameBits(v, s->last_value)) {
-        stats_->rejected_duplicate.fetch_add(1, std::memory_order_relaxed);
-      }
+      if (!SameBits(v, s->last_value)) ++tally->duplicate;
       return false;
     }
   }
   if (s->chunks.empty() || s->chunks.back().Full()) {
     if (!s->chunks.empty()) {
-      size_t before = s->chunks.back().size_bytes();
-      s->chunks.back().ShrinkToFit();
-      stats_->chunk_bytes.fetch_add(static_cast<int64_t>(s->chunks.back().size_bytes()) -
-                                        static_cast<int64_t>(before),
-                                    std::memory_order_relaxed);
+      XorChunk& closed = s->chunks.back();
+      size_t before = closed.size_bytes();
+      closed.ShrinkToFit();
+      tally->chunk_bytes += static_cast<int64_t>(closed.size_bytes()) - static_cast<int64_t>(before);
     }
     s->chunks.emplace_back();
-    stats_->chunks.fetch_add(1, std::memory_order_relaxed);
+    ++tally->chunks;
   }
   XorChunk& c = s->chunks.back();
   size_t before = c.size_bytes();
   c.Append(t, v);
-  stats_->chunk_bytes.fetch_add(static_cast<int64_t>(c.size_bytes() - before),
-                                std::memory_order_relaxed);
+  tally->chunk_bytes += static_cast<int64_t>(c.size_bytes() - before);
   s->max_time = t;
   s->last_value = v;
-  if (t > max_time_.load(std::memory_order_relaxed)) {
-    max_time_.store(t, std::memory_order_relaxed);
-  }
+  tally->max_time = std::max(tally->max_time, t);
   return true;
+}
+
+void Head::Publish(const Tally& tally) {
+  stats_->chunk_bytes.fetch_add(tally.chunk_bytes, std::memory_order_relaxed);
+  stats_->chunks.fetch_add(tally.chunks, std::memory_order_relaxed);
+  if (tally.out_of_order > 0) {
+    stats_->rejected_out_of_order.fetch_add(tally.out_of_order, std::memory_order_relaxed);
+  }
+  if (tally.duplicate > 0) {
+    stats_->rejected_duplicate.fetch_add(tally.duplicate, std::memory_order_relaxed);
+  }
+  int64_t cur = max_time_.load(std::memory_order_relaxed);
+  while (tally.max_time > cur &&
+         !max_time_.compare_exchange_weak(cur, tally.max_time, std::memory_order_relaxed)) {
+  }
 }
 
 size_t Head::Apply(const std::vector<PendingSample>& samples) {
   size_t appended = 0;
+  Tally tally;
   {
     std::unique_lock lock(mu_);
     for (const PendingSample& p : samples) {
-      if (AppendLocked(p.series, p.t, p.v)) ++appended;
+      if (AppendLocked(p.series, p.t, p.v, &tally)) ++appended;
+      p.series->pins.fetch_sub(1, std::memory_order_relaxed);
     }
+    // Published under the lock so MaxTime() never runs behind what readers can see.
+    Publish(tally);
   }
-  Unpin(samples);
   stats_->samples_appended.fetch_add(appended, std::memory_order_relaxed);
   return appended;
 }
@@ -278,12 +291,23 @@ MemSeries* Head::GetByRef(SeriesRef ref) {
   return it == series_.end() ? nullptr : it->second.get();
 }
 
-void Head::ReplaySample(MemSeries* s, int64_t t, double v) {
-  // Replay runs before the database is shared, so the lock is uncontended; taking it keeps the
-  // invariants simple.
+void Head::ReplaySamples(const std::vector<RefSample>& samples) {
+  // Replay runs before the database is shared, so the lock is uncontended; taking it once per
+  // record keeps the invariants simple at no real cost.
   std::unique_lock lock(mu_);
-  if (s->max_time != kMinTime && t <= s->max_time) return;
-  AppendLocked(s, t, v);
+  Tally tally;
+  MemSeries* s = nullptr;
+  for (const RefSample& r : samples) {
+    if (s == nullptr || s->ref != r.ref) {
+      auto it = series_.find(r.ref);
+      s = it == series_.end() ? nullptr : it->second.get();
+      if (s == nullptr) continue;
+    }
+    if (s->max_time != kMinTime && r.t <= s->max_time) continue;
+    AppendLocked(s, r.t, r.v, &tally);
+  }
+  tally.out_of_order = tally.duplicate = 0;
+  Publish(tally);
 }
 
 void Head::ReplayChunk(MemSeries* s, XorChunk chunk) {
@@ -321,15 +345,18 @@ void Head::FinishReplay() {
 }
 
 PostingsList Head::PostingsForMatchers(const std::vector<LabelMatcher>& matchers) const {
-  std::vector<PostingsList> positive;
-  std::vector<PostingsList> negative;
+  // Lists are referenced in place where possible: the postings of a metric name can hold millions
+  // of refs, and copying them would dominate a selective query.
+  std::deque<PostingsList> computed;
+  std::vector<const PostingsList*> positive;
+  std::vector<const PostingsList*> negative;
   for (const LabelMatcher& m : matchers) {
     const MemPostings::Values* values = postings_.ValuesOf(m.name());
     if (!m.MatchesEmpty()) {
       // Series must carry the label with a matching value.
       if (values == nullptr) return {};
       if (m.type() == LabelMatcher::Type::kEqual) {
-        positive.push_back(postings_.Get(m.name(), m.value()));
+        positive.push_back(&postings_.Get(m.name(), m.value()));
         continue;
       }
       std::vector<const PostingsList*> lists;
@@ -350,36 +377,35 @@ PostingsList Head::PostingsForMatchers(const std::vector<LabelMatcher>& matchers
           if (m.Matches(it->first)) lists.push_back(&it->second);
         }
       }
-      positive.push_back(Union(std::move(lists)));
+      if (lists.size() == 1) {
+        positive.push_back(lists[0]);
+      } else {
+        positive.push_back(&computed.emplace_back(Union(std::move(lists))));
+      }
     } else {
       // The matcher accepts series without the label: remove those whose value it rejects.
       if (values == nullptr) continue;
-      std::vector<const PostingsList*> lists;
       if (m.type() == LabelMatcher::Type::kNotEqual) {
         auto it = values->find(m.value());
-        if (it != values->end()) lists.push_back(&it->second);
-      } else {
-        for (const auto& [value, list] : *values) {
-          if (!m.Matches(value)) lists.push_back(&list);
-        }
+        if (it != values->end()) negative.push_back(&it->second);
+        continue;
       }
-      negative.push_back(Union(std::move(lists)));
+      std::vector<const PostingsList*> lists;
+      for (const auto& [value, list] : *values) {
+        if (!m.Matches(value)) lists.push_back(&list);
+      }
+      negative.push_back(&computed.emplace_back(Union(std::move(lists))));
     }
   }
   std::sort(positive.begin(), positive.end(),
-            [](const PostingsList& a, const PostingsList& b) { return a.size() < b.size(); });
-  PostingsList result;
-  if (positive.empty()) {
-    result = postings_.All();
-  } else {
-    result = std::move(positive[0]);
-    for (size_t i = 1; i < positive.size() && !result.empty(); ++i) {
-      result = Intersect(result, positive[i]);
-    }
+            [](const PostingsList* a, const PostingsList* b) { return a->size() < b->size(); });
+  PostingsList result = positive.empty() ? postings_.All() : *positive[0];
+  for (size_t i = 1; i < positive.size() && !result.empty(); ++i) {
+    result = Intersect(result, *positive[i]);
   }
-  for (const PostingsList& n : negative) {
+  for (const PostingsList* n : negative) {
     if (result.empty()) break;
-    result = Subtract(result, n);
+    result = Subtract(result, *n);
   }
   return result;
 }

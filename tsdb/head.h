@@ -23,6 +23,7 @@
 #include "tsdb/index/symbols.h"
 #include "tsdb/stats.h"
 #include "tsdb/storage.h"
+#include "tsdb/wal/records.h"
 
 namespace tsdb {
 
@@ -77,9 +78,10 @@ class Head {
   // already known. Refs must be unique per label set.
   MemSeries* CreateWithRef(SeriesRef ref, const Labels& labels);
   MemSeries* GetByRef(SeriesRef ref);
-  // Replay: appends one sample without counting rejections; samples at or before the series'
-  // newest are skipped silently (they were already in a checkpoint).
-  void ReplaySample(MemSeries* s, int64_t t, double v);
+  // Replay: appends samples of a WAL record; samples at or before their series' newest are
+  // skipped silently (a checkpoint already had them), as are samples of unknown series (removed
+  // by retention before the checkpoint).
+  void ReplaySamples(const std::vector<RefSample>& samples);
   // Replay: adds a complete chunk (from a checkpoint) after the existing ones.
   void ReplayChunk(MemSeries* s, XorChunk chunk);
   // Replay: call once all records are loaded (fixes counters and time bounds).
@@ -111,8 +113,18 @@ class Head {
   MemSeries* FindByLabelsLocked(const Labels& labels, uint64_t hash) const;
   MemSeries* CreateLocked(SeriesRef ref, const Labels& labels, uint64_t hash);
   PostingsList PostingsForMatchers(const std::vector<LabelMatcher>& matchers) const;
+  // Counter deltas of a batch of appends, published to Stats once per batch: atomics per sample
+  // would cost more than the append itself.
+  struct Tally {
+    int64_t chunk_bytes = 0;
+    int64_t chunks = 0;
+    uint64_t out_of_order = 0;
+    uint64_t duplicate = 0;
+    int64_t max_time = kMinTime;
+  };
   // Appends one sample to s; the caller holds the exclusive lock. Returns false when refused.
-  bool AppendLocked(MemSeries* s, int64_t t, double v);
+  bool AppendLocked(MemSeries* s, int64_t t, double v, Tally* tally);
+  void Publish(const Tally& tally);
 
   Stats* stats_;
   SeriesCreatedHook on_create_;
