@@ -1,17 +1,17 @@
 // Storage engine benchmarks. Each reports its figure as a counter:
 //   BM_AppendExistingSeries   samples/s appended (WAL on, fsync once a second) into existing series
-//   BM_ChunkBytesPerSample    encoded chunk bytes per sample on a day of realistic scrape data
 //   BM_MemoryPerSeries        heap bytes per active series (labels, index, series, open chunk)
 //   BM_SelectRegexOnePercent  time to select 1% of 1M series with a regex matcher
 //   BM_WalReplay              samples/s replayed from the WAL at open
 //
-// Reproduce: build/release/tsdb_bench  (see docs/benchmarks.md for the recorded figures)
+// Chunk encoding size and speed are measured on their own by chunk_bench.
+//
+// Reproduce: build/release/bench/tsdb_bench  (see docs/benchmarks.md for the recorded figures)
 #include <malloc.h>
 
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <random>
 
 #include "benchmark/benchmark.h"
 #include "tsdb/db.h"
@@ -82,43 +82,6 @@ void BM_AppendExistingSeries(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(samples), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_AppendExistingSeries)->Arg(10000)->Unit(benchmark::kMillisecond);
-
-void BM_ChunkBytesPerSample(benchmark::State& state) {
-  // 1000 series for 24 h at a 15 s interval with a few ms of scrape jitter: half counters that
-  // grow by a random amount, half gauges with two decimals that wander.
-  for (auto _ : state) {
-    BenchDir dir;
-    DBOptions opts;
-    opts.wal_fsync_interval_ms = -1;
-    auto db = MustOpen(dir.path(), opts);
-    std::mt19937_64 rng(42);
-    std::uniform_int_distribution<int> jitter(-5, 5);
-    std::uniform_int_distribution<int> increment(0, 40);
-    std::normal_distribution<double> step(0, 0.5);
-    constexpr int kSeries = 1000;
-    constexpr int kSteps = 24 * 3600 / 15;
-    std::vector<double> values(kSeries, 100);
-    std::vector<SeriesRef> refs(kSeries, 0);
-    std::vector<Labels> labels;
-    for (int i = 0; i < kSeries; ++i) labels.push_back(PodSeries(i));
-    for (int s = 0; s < kSteps; ++s) {
-      auto app = db->NewAppender();
-      for (int i = 0; i < kSeries; ++i) {
-        int64_t t = int64_t{1700000000000} + int64_t{s} * 15000 + jitter(rng);
-        if (i % 2 == 0) {
-          values[i] += increment(rng);
-        } else {
-          values[i] = std::round((values[i] + step(rng)) * 100) / 100;
-        }
-        refs[i] = *app->Append(refs[i], labels[i], t, values[i]);
-      }
-      (void)app->Commit();
-    }
-    state.counters["bytes_per_sample"] = static_cast<double>(db->stats().chunk_bytes.load()) /
-                                         static_cast<double>(db->stats().samples_appended.load());
-  }
-}
-BENCHMARK(BM_ChunkBytesPerSample)->Iterations(1)->Unit(benchmark::kSecond);
 
 void BM_MemoryPerSeries(benchmark::State& state) {
   const int series = static_cast<int>(state.range(0));

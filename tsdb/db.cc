@@ -316,7 +316,6 @@ absl::Status DBImpl::Init() {
   if (env->FileExists(wal_dir_)) {
     if (absl::Status st = ReplayWal(first_segment); !st.ok()) return st;
   }
-  head_.FinishReplay();
 
   WalWriterOptions wopts;
   wopts.segment_bytes = opts_.wal_segment_bytes;
@@ -439,11 +438,10 @@ absl::Status DBImpl::Checkpoint() {
   };
   head_.ForEachSeries([&](const MemSeries& s) {
     series.push_back({s.ref, s.ToLabels()});
-    for (const XorChunk& c : s.chunks) {
-      if (c.num_samples() == 0) continue;
+    s.ForEachChunk([&](const XorChunk& c) {
       chunks.push_back({s.ref, c.min_time(), c.max_time(),
                         static_cast<uint16_t>(c.num_samples()), c.bytes()});
-    }
+    });
     if (series.size() >= kSeriesPerCheckpointRecord) flush();
   });
   flush();

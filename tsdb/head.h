@@ -21,6 +21,7 @@
 #include "tsdb/chunk/xor_chunk.h"
 #include "tsdb/index/postings.h"
 #include "tsdb/index/symbols.h"
+#include "tsdb/series_table.h"
 #include "tsdb/stats.h"
 #include "tsdb/storage.h"
 #include "tsdb/wal/records.h"
@@ -31,16 +32,25 @@ struct MemSeries {
   SeriesRef ref = 0;
   // Sorted by name; the strings are interned in the head's symbol table.
   std::vector<std::pair<std::string_view, std::string_view>> labels;
-  // Oldest first; the last one is open for appends.
-  std::vector<XorChunk> chunks;
   int64_t max_time = kMinTime;  // newest committed sample
   double last_value = 0;
+  // The chunk receiving appends, held inline: appends touch it on every sample, and one pointer
+  // chase less per sample is measurable.
+  XorChunk open;
+  std::vector<XorChunk> closed;  // full chunks, oldest first
   uint64_t hash = 0;
   MemSeries* hash_next = nullptr;  // collision chain of the by-hash map
   // Uncommitted samples that refer to this series; retention never removes a pinned series.
   std::atomic<int32_t> pins{0};
 
   Labels ToLabels() const;
+  bool empty() const { return closed.empty() && open.num_samples() == 0; }
+  // Calls fn for every non-empty chunk, oldest first.
+  template <typename Fn>
+  void ForEachChunk(Fn&& fn) const {
+    for (const XorChunk& c : closed) fn(c);
+    if (open.num_samples() > 0) fn(open);
+  }
 };
 
 // A sample waiting in an appender for its commit. Holds a pin on its series.
@@ -82,10 +92,9 @@ class Head {
   // skipped silently (a checkpoint already had them), as are samples of unknown series (removed
   // by retention before the checkpoint).
   void ReplaySamples(const std::vector<RefSample>& samples);
-  // Replay: adds a complete chunk (from a checkpoint) after the existing ones.
+  // Replay: adds a chunk (from a checkpoint) after the existing ones; the last one a series gets
+  // continues as its open chunk.
   void ReplayChunk(MemSeries* s, XorChunk chunk);
-  // Replay: call once all records are loaded (fixes counters and time bounds).
-  void FinishReplay();
 
   // Read side.
   std::vector<std::unique_ptr<SeriesData>> Select(const std::vector<LabelMatcher>& matchers,
@@ -131,7 +140,7 @@ class Head {
   mutable std::shared_mutex mu_;
   SymbolTable symbols_;
   MemPostings postings_;
-  absl::flat_hash_map<SeriesRef, std::unique_ptr<MemSeries>> series_;
+  SeriesTable<MemSeries> series_;
   absl::flat_hash_map<uint64_t, MemSeries*> by_hash_;
   SeriesRef next_ref_ = 1;
   std::atomic<int64_t> max_time_{kMinTime};
