@@ -56,7 +56,8 @@ class HeadAppender final : public Appender {
 
 class HeadQuerier final : public Querier {
  public:
-  HeadQuerier(const Head* head, int64_t mint, int64_t maxt) : head_(head), mint_(mint), maxt_(maxt) {}
+  HeadQuerier(const Head* head, int64_t mint, int64_t maxt)
+      : head_(head), mint_(mint), maxt_(maxt) {}
 
   absl::StatusOr<std::vector<std::unique_ptr<SeriesData>>> Select(
       const std::vector<LabelMatcher>& matchers) const override {
@@ -86,7 +87,9 @@ class HeadQuerier final : public Querier {
 class DBImpl final : public DB {
  public:
   DBImpl(std::string dir, DBOptions options)
-      : dir_(std::move(dir)), wal_dir_(JoinPath(dir_, "wal")), opts_(std::move(options)),
+      : dir_(std::move(dir)),
+        wal_dir_(JoinPath(dir_, "wal")),
+        opts_(std::move(options)),
         head_(&stats_) {}
   ~DBImpl() override { Close().IgnoreError(); }
 
@@ -226,7 +229,8 @@ absl::Status DBImpl::ApplyRecord(std::string_view record, bool from_checkpoint) 
       if (absl::Status st = DecodeChunks(record, &chunks); !st.ok()) return st;
       for (RefChunk& c : chunks) {
         MemSeries* s = head_.GetByRef(c.ref);
-        if (s == nullptr) return absl::DataLossError(absl::StrCat("chunk for unknown series ", c.ref));
+        if (s == nullptr)
+          return absl::DataLossError(absl::StrCat("chunk for unknown series ", c.ref));
         absl::StatusOr<XorChunk> chunk = XorChunk::FromBytes(std::move(c.bytes));
         if (!chunk.ok()) return chunk.status();
         head_.ReplayChunk(s, *std::move(chunk));
@@ -253,8 +257,8 @@ absl::Status DBImpl::LoadCheckpoint(int segment) {
   if (!reader.status().ok()) {
     // A checkpoint is written to a temporary directory and renamed only when complete, so damage
     // here is not a torn write; refusing to start is the only way not to lose data silently.
-    return absl::DataLossError(absl::StrCat("checkpoint ", path, " is damaged: ",
-                                            reader.status().message()));
+    return absl::DataLossError(
+        absl::StrCat("checkpoint ", path, " is damaged: ", reader.status().message()));
   }
   return absl::OkStatus();
 }
@@ -360,7 +364,8 @@ void DBImpl::BackgroundLoop() {
     if (closing_) break;
     lock.unlock();
     if (opts_.wal_fsync_interval_ms > 0) {
-      if (absl::Status st = SyncWal(); !st.ok()) Log(absl::StrCat("wal fsync failed: ", st.message()));
+      if (absl::Status st = SyncWal(); !st.ok())
+        Log(absl::StrCat("wal fsync failed: ", st.message()));
     }
     if (Clock::now() >= next_retention) {
       ApplyRetention();
@@ -368,7 +373,8 @@ void DBImpl::BackgroundLoop() {
     }
     uint64_t wal_bytes = static_cast<uint64_t>(stats_.wal_bytes.load());
     if (wal_bytes > wal_bytes_at_checkpoint_ + opts_.checkpoint_after_wal_bytes) {
-      if (absl::Status st = Checkpoint(); !st.ok()) Log(absl::StrCat("checkpoint failed: ", st.message()));
+      if (absl::Status st = Checkpoint(); !st.ok())
+        Log(absl::StrCat("checkpoint failed: ", st.message()));
     }
     lock.lock();
   }
@@ -389,7 +395,8 @@ void DBImpl::ApplyRetention() {
   int64_t min_valid = MinValidTime();
   if (min_valid == kMinTime) return;
   size_t removed = head_.Truncate(min_valid);
-  if (removed > 0) Log(absl::StrCat("retention: removed ", removed, " series with no samples left"));
+  if (removed > 0)
+    Log(absl::StrCat("retention: removed ", removed, " series with no samples left"));
 }
 
 absl::Status DBImpl::Checkpoint() {
@@ -439,8 +446,8 @@ absl::Status DBImpl::Checkpoint() {
   head_.ForEachSeries([&](const MemSeries& s) {
     series.push_back({s.ref, s.ToLabels()});
     s.ForEachChunk([&](const XorChunk& c) {
-      chunks.push_back({s.ref, c.min_time(), c.max_time(),
-                        static_cast<uint16_t>(c.num_samples()), c.bytes()});
+      chunks.push_back(
+          {s.ref, c.min_time(), c.max_time(), static_cast<uint16_t>(c.num_samples()), c.bytes()});
     });
     if (series.size() >= kSeriesPerCheckpointRecord) flush();
   });

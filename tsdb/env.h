@@ -44,9 +44,11 @@ class Env {
   static Env* Default();
 
   // Opens path for appending, creating it when absent.
-  virtual absl::StatusOr<std::unique_ptr<WritableFile>> NewAppendableFile(const std::string& path) = 0;
+  virtual absl::StatusOr<std::unique_ptr<WritableFile>> NewAppendableFile(
+      const std::string& path) = 0;
   // Creates path, or truncates it when it exists.
-  virtual absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) = 0;
+  virtual absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(
+      const std::string& path) = 0;
   // Reads a whole file into memory.
   virtual absl::StatusOr<std::string> ReadFile(const std::string& path) = 0;
   // Cuts a file to size bytes.

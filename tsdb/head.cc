@@ -175,7 +175,8 @@ absl::StatusOr<MemSeries*> Head::Prepare(SeriesRef ref, const Labels& labels, in
   if (t < min_valid_time) {
     stats_->rejected_out_of_bounds.fetch_add(1, std::memory_order_relaxed);
     return absl::OutOfRangeError(absl::StrCat("out of bounds: sample at ", t,
-                                              " is older than the retention window (", min_valid_time, ")"));
+                                              " is older than the retention window (",
+                                              min_valid_time, ")"));
   }
   MemSeries* s = nullptr;
   {
@@ -195,9 +196,9 @@ absl::StatusOr<MemSeries*> Head::Prepare(SeriesRef ref, const Labels& labels, in
         }
         if (t == s->max_time && !SameBits(v, s->last_value)) {
           stats_->rejected_duplicate.fetch_add(1, std::memory_order_relaxed);
-          return absl::AlreadyExistsError(
-              absl::StrCat("duplicate sample for timestamp ", t, " with a different value for ",
-                           s->ToLabels().ToString()));
+          return absl::AlreadyExistsError(absl::StrCat("duplicate sample for timestamp ", t,
+                                                       " with a different value for ",
+                                                       s->ToLabels().ToString()));
         }
       }
       s->pins.fetch_add(1, std::memory_order_relaxed);
@@ -430,9 +431,8 @@ std::vector<std::unique_ptr<SeriesData>> Head::Select(const std::vector<LabelMat
       out.push_back(std::make_unique<SnapshotSeries>(s.ToLabels(), std::move(chunks), mint, maxt));
     }
   }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-    return a->labels() < b->labels();
-  });
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a->labels() < b->labels(); });
   return out;
 }
 
@@ -452,8 +452,8 @@ std::vector<std::string> Head::LabelNames(const std::vector<LabelMatcher>& match
 }
 
 std::vector<std::string> Head::LabelValues(std::string_view name,
-                                           const std::vector<LabelMatcher>& matchers,
-                                           int64_t mint, int64_t maxt) const {
+                                           const std::vector<LabelMatcher>& matchers, int64_t mint,
+                                           int64_t maxt) const {
   absl::flat_hash_set<std::string_view> values;
   std::shared_lock lock(mu_);
   PostingsList refs = PostingsForMatchers(matchers);

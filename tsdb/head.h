@@ -3,7 +3,8 @@
 //
 // Locking: readers (Select, label listings, checkpoint snapshots) take the lock shared and copy out
 // what they need, so a query never holds it while evaluating. Commits take it exclusively for the
-// short time it takes to append a batch into chunks, so a reader sees a batch entirely or not at all.
+// short time it takes to append a batch into chunks, so a reader sees a batch entirely or not at
+// all.
 #ifndef METRICS_ADAPTER_TSDB_HEAD_H_
 #define METRICS_ADAPTER_TSDB_HEAD_H_
 

@@ -77,7 +77,8 @@ bool IsValidLabelName(std::string_view name) {
 
 bool IsValidMetricName(std::string_view name) {
   if (name.empty() || !(IsNameStart(name[0]) || name[0] == ':')) return false;
-  return std::all_of(name.begin() + 1, name.end(), [](char c) { return IsNameChar(c) || c == ':'; });
+  return std::all_of(name.begin() + 1, name.end(),
+                     [](char c) { return IsNameChar(c) || c == ':'; });
 }
 
 Labels::Labels(std::initializer_list<Label> labels) : labels_(labels) { Normalize(); }
@@ -114,8 +115,8 @@ absl::Status Labels::Validate(bool require_metric_name) const {
       return absl::InvalidArgumentError(absl::StrCat("invalid label name \"", l.name, "\""));
     }
     if (size_t at = FindInvalidUtf8(l.value); at != std::string_view::npos) {
-      return absl::InvalidArgumentError(absl::StrCat("label ", l.name,
-                                                     ": value is not valid UTF-8 at byte ", at));
+      return absl::InvalidArgumentError(
+          absl::StrCat("label ", l.name, ": value is not valid UTF-8 at byte ", at));
     }
   }
   if (require_metric_name && !has_name) {

@@ -41,9 +41,9 @@ absl::StatusOr<LabelMatcher> LabelMatcher::Make(Type type, std::string name, std
     options.set_log_errors(false);
     auto re = std::make_shared<RE2>(absl::StrCat("^(?:", m.value_, ")$"), options);
     if (!re->ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("invalid regular expression for label ", m.name_, " ", Quote(m.value_),
-                       ": ", re->error()));
+      return absl::InvalidArgumentError(absl::StrCat("invalid regular expression for label ",
+                                                     m.name_, " ", Quote(m.value_), ": ",
+                                                     re->error()));
     }
     m.re_ = std::move(re);
     if (type == Type::kRegexMatch) {

@@ -14,8 +14,8 @@ namespace {
 using testing::Eq;
 using testing::Neq;
 using testing::Nre;
-using testing::ReadAll;
 using testing::Re;
+using testing::ReadAll;
 using testing::TempDir;
 
 constexpr uint64_t kStaleNaN = 0x7ff0000000000002ULL;
@@ -310,7 +310,8 @@ TEST(DBTest, ConcurrentAppendersAndQueries) {
       for (int b = 0; b < 200; ++b) {
         auto app = db->NewAppender();
         for (int s = 0; s < 20; ++s) {
-          auto r = app->Append(refs[s], Series("m", {{"w", std::to_string(w)}, {"s", std::to_string(s)}}),
+          auto r = app->Append(refs[s],
+                               Series("m", {{"w", std::to_string(w)}, {"s", std::to_string(s)}}),
                                b * 1000, b);
           ASSERT_TRUE(r.ok()) << r.status();
           refs[s] = *r;
