@@ -128,7 +128,7 @@ Labels MemSeries::ToLabels() const {
   std::vector<Label> out;
   out.reserve(labels.size());
   for (const auto& [n, v] : labels) out.push_back({std::string(n), std::string(v)});
-  return Labels(std::move(out));
+  return Labels::FromSorted(std::move(out));
 }
 
 Head::~Head() = default;
@@ -415,24 +415,25 @@ PostingsList Head::PostingsForMatchers(const std::vector<LabelMatcher>& matchers
 std::vector<std::unique_ptr<SeriesData>> Head::Select(const std::vector<LabelMatcher>& matchers,
                                                       int64_t mint, int64_t maxt) const {
   std::vector<std::unique_ptr<SeriesData>> out;
-  {
-    std::shared_lock lock(mu_);
-    PostingsList refs = PostingsForMatchers(matchers);
-    out.reserve(refs.size());
-    for (SeriesRef ref : refs) {
-      const MemSeries* sp = series_.Get(ref);
-      if (sp == nullptr) continue;
-      const MemSeries& s = *sp;
-      std::vector<std::string> chunks;
-      s.ForEachChunk([&](const XorChunk& c) {
-        if (Overlaps(c, mint, maxt)) chunks.push_back(c.bytes());
-      });
-      if (chunks.empty()) continue;
-      out.push_back(std::make_unique<SnapshotSeries>(s.ToLabels(), std::move(chunks), mint, maxt));
-    }
+  std::shared_lock lock(mu_);
+  PostingsList refs = PostingsForMatchers(matchers);
+  std::vector<const MemSeries*> selected;
+  selected.reserve(refs.size());
+  for (SeriesRef ref : refs) {
+    const MemSeries* s = series_.Get(ref);
+    if (s != nullptr && SeriesOverlaps(*s, mint, maxt)) selected.push_back(s);
   }
-  std::sort(out.begin(), out.end(),
-            [](const auto& a, const auto& b) { return a->labels() < b->labels(); });
+  // Sorted on the interned labels, before anything is copied out.
+  std::sort(selected.begin(), selected.end(),
+            [](const MemSeries* a, const MemSeries* b) { return a->labels < b->labels; });
+  out.reserve(selected.size());
+  for (const MemSeries* s : selected) {
+    std::vector<std::string> chunks;
+    s->ForEachChunk([&](const XorChunk& c) {
+      if (Overlaps(c, mint, maxt)) chunks.push_back(c.bytes());
+    });
+    out.push_back(std::make_unique<SnapshotSeries>(s->ToLabels(), std::move(chunks), mint, maxt));
+  }
   return out;
 }
 

@@ -33,6 +33,13 @@ class Labels {
   // Duplicate names keep the last occurrence.
   Labels(std::initializer_list<Label> labels);
   explicit Labels(std::vector<Label> labels);
+  // Takes pairs already sorted by unique name with no empty value, as stored series have them;
+  // skips the normalisation.
+  static Labels FromSorted(std::vector<Label> labels) {
+    Labels out;
+    out.labels_ = std::move(labels);
+    return out;
+  }
 
   // Checks names (legacy Prometheus charset: [a-zA-Z_][a-zA-Z0-9_]*, the metric name also ':'),
   // UTF-8 values and that a metric name is present when required. The error names the label.
