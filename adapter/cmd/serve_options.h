@@ -1,0 +1,45 @@
+// The flags of `metrics-adapter serve` and their validation, apart from serve.cc so that they can
+// be tested without starting a server.
+#ifndef METRICS_ADAPTER_ADAPTER_CMD_SERVE_OPTIONS_H_
+#define METRICS_ADAPTER_ADAPTER_CMD_SERVE_OPTIONS_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "adapter/cli/flags.h"
+
+namespace adapter {
+
+// The plain HTTP listener's default: all interfaces, port 8080. Not 9090, so that metrics-adapter
+// can run next to the Prometheus it replaces; 8080 is the usual plain-HTTP port of a Kubernetes
+// workload. The HTTPS Kubernetes API defaults to 6443, as prometheus-adapter's.
+inline constexpr char kDefaultListenAddress[] = ":8080";
+inline constexpr int kDefaultSecurePort = 6443;
+
+struct ServeOptions {
+  std::string storage_path;
+  int64_t retention_ms = 0;
+  std::string wal_fsync;              // as given; see ParseWalFsync
+  int64_t wal_fsync_interval_ms = 0;  // set by ValidateServeOptions
+  std::string listen_address;
+  int secure_port = 0;
+  std::string log_level;
+};
+
+// Registers --storage-path, --retention, --wal-fsync, --http-listen-address, --secure-port and
+// --log-level with their defaults.
+void RegisterServeFlags(cli::FlagSet* flags, ServeOptions* options);
+
+// "always" -> 0 (fsync every commit), "never" -> -1, a positive duration ("1s", "500ms") -> it in
+// milliseconds: tsdb::DBOptions::wal_fsync_interval_ms.
+absl::StatusOr<int64_t> ParseWalFsync(std::string_view text);
+
+// Checks the values together and fills the derived fields. Errors name the flag.
+absl::Status ValidateServeOptions(ServeOptions* options);
+
+}  // namespace adapter
+
+#endif  // METRICS_ADAPTER_ADAPTER_CMD_SERVE_OPTIONS_H_
