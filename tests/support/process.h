@@ -1,0 +1,51 @@
+// Test support: run the real metrics-adapter binary (and other programs) as child processes, and
+// talk to them over loopback HTTP. Used by the integration tests.
+#ifndef METRICS_ADAPTER_TESTS_SUPPORT_PROCESS_H_
+#define METRICS_ADAPTER_TESTS_SUPPORT_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace testsupport {
+
+// The binary under test (env MA_BINARY, set by ctest), or "" when unset.
+std::string BinaryPath();
+
+// A child process; killed (SIGKILL) and reaped on destruction if still running.
+class ChildProcess {
+ public:
+  // Starts argv[0] with argv; stdout and stderr go to log_path (appended).
+  ChildProcess(const std::vector<std::string>& argv, const std::string& log_path);
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  bool Signal(int sig);
+  // Waits for exit; returns the exit code, 128+signal when killed, or -1 on timeout.
+  int Wait(std::chrono::milliseconds timeout);
+
+ private:
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+};
+
+// A TCP port on 127.0.0.1 that was free a moment ago.
+int FreePort();
+
+struct HttpResult {
+  int status = 0;  // 0: no connection
+  std::string body;
+};
+// A plain HTTP/1.1 GET to 127.0.0.1:port.
+HttpResult HttpGet(int port, const std::string& target);
+
+// Polls GET target until it answers 200 or timeout passes.
+bool WaitForHttp200(int port, const std::string& target, std::chrono::milliseconds timeout);
+
+}  // namespace testsupport
+
+#endif  // METRICS_ADAPTER_TESTS_SUPPORT_PROCESS_H_
