@@ -12,7 +12,7 @@ packages=(
   libre2-dev libabsl-dev libsnappy-dev zlib1g-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   # real peers used by the tests
-  prometheus prometheus-node-exporter curl
+  prometheus prometheus-node-exporter curl time
 )
 
 missing=()
