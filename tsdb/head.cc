@@ -416,13 +416,8 @@ std::vector<std::unique_ptr<SeriesData>> Head::Select(const std::vector<LabelMat
                                                       int64_t mint, int64_t maxt) const {
   std::vector<std::unique_ptr<SeriesData>> out;
   std::shared_lock lock(mu_);
-  PostingsList refs = PostingsForMatchers(matchers);
   std::vector<const MemSeries*> selected;
-  selected.reserve(refs.size());
-  for (SeriesRef ref : refs) {
-    const MemSeries* s = series_.Get(ref);
-    if (s != nullptr && SeriesOverlaps(*s, mint, maxt)) selected.push_back(s);
-  }
+  ForEachSelectedLocked(matchers, mint, maxt, [&](const MemSeries& s) { selected.push_back(&s); });
   // Sorted on the interned labels, before anything is copied out.
   std::sort(selected.begin(), selected.end(),
             [](const MemSeries* a, const MemSeries* b) { return a->labels < b->labels; });
@@ -437,16 +432,22 @@ std::vector<std::unique_ptr<SeriesData>> Head::Select(const std::vector<LabelMat
   return out;
 }
 
+template <typename Fn>
+void Head::ForEachSelectedLocked(const std::vector<LabelMatcher>& matchers, int64_t mint,
+                                 int64_t maxt, Fn&& fn) const {
+  for (SeriesRef ref : PostingsForMatchers(matchers)) {
+    const MemSeries* s = series_.Get(ref);
+    if (s != nullptr && SeriesOverlaps(*s, mint, maxt)) fn(*s);
+  }
+}
+
 std::vector<std::string> Head::LabelNames(const std::vector<LabelMatcher>& matchers, int64_t mint,
                                           int64_t maxt) const {
   absl::flat_hash_set<std::string_view> names;
   std::shared_lock lock(mu_);
-  PostingsList refs = PostingsForMatchers(matchers);
-  for (SeriesRef ref : refs) {
-    const MemSeries* s = series_.Get(ref);
-    if (s == nullptr || !SeriesOverlaps(*s, mint, maxt)) continue;
-    for (const auto& [n, v] : s->labels) names.insert(n);
-  }
+  ForEachSelectedLocked(matchers, mint, maxt, [&](const MemSeries& s) {
+    for (const auto& [n, v] : s.labels) names.insert(n);
+  });
   std::vector<std::string> out(names.begin(), names.end());
   std::sort(out.begin(), out.end());
   return out;
@@ -457,14 +458,11 @@ std::vector<std::string> Head::LabelValues(std::string_view name,
                                            int64_t maxt) const {
   absl::flat_hash_set<std::string_view> values;
   std::shared_lock lock(mu_);
-  PostingsList refs = PostingsForMatchers(matchers);
-  for (SeriesRef ref : refs) {
-    const MemSeries* s = series_.Get(ref);
-    if (s == nullptr || !SeriesOverlaps(*s, mint, maxt)) continue;
-    for (const auto& [n, v] : s->labels) {
+  ForEachSelectedLocked(matchers, mint, maxt, [&](const MemSeries& s) {
+    for (const auto& [n, v] : s.labels) {
       if (n == name) values.insert(v);
     }
-  }
+  });
   std::vector<std::string> out(values.begin(), values.end());
   std::sort(out.begin(), out.end());
   return out;

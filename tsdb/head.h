@@ -123,6 +123,11 @@ class Head {
   MemSeries* FindByLabelsLocked(const Labels& labels, uint64_t hash) const;
   MemSeries* CreateLocked(SeriesRef ref, const Labels& labels, uint64_t hash);
   PostingsList PostingsForMatchers(const std::vector<LabelMatcher>& matchers) const;
+  // Calls fn(const MemSeries&) for each series matching all matchers with samples in
+  // [mint, maxt], in ref order. The caller holds the lock.
+  template <typename Fn>
+  void ForEachSelectedLocked(const std::vector<LabelMatcher>& matchers, int64_t mint, int64_t maxt,
+                             Fn&& fn) const;
   // Counter deltas of a batch of appends, published to Stats once per batch: atomics per sample
   // would cost more than the append itself.
   struct Tally {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <iostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -246,6 +247,21 @@ std::string FlagSet::Usage() const {
     out += '\n';
   }
   return out;
+}
+
+std::optional<int> FlagSet::ParseCommand(const std::vector<std::string>& args,
+                                         std::vector<std::string>* positional) {
+  absl::StatusOr<std::vector<std::string>> parsed = Parse(args);
+  if (!parsed.ok()) {
+    std::cerr << "Error: " << parsed.status().message() << "\n";
+    return 2;
+  }
+  if (help_requested()) {
+    std::cout << Usage();
+    return 0;
+  }
+  *positional = *std::move(parsed);
+  return std::nullopt;
 }
 
 }  // namespace cli

@@ -14,14 +14,16 @@
 //   cli::FlagSet flags("metrics-adapter serve", "Runs the server.");
 //   std::string path;
 //   flags.String("storage-path", &path, "data", "Where the database lives.");
-//   absl::StatusOr<std::vector<std::string>> args = flags.Parse(argv_rest);
-//   if (!args.ok()) { std::cerr << "Error: " << args.status().message() << "\n"; return 2; }
-//   if (flags.help_requested()) { std::cout << flags.Usage(); return 0; }
+//   std::vector<std::string> positional;
+//   if (std::optional<int> exit_code = flags.ParseCommand(argv_rest, &positional)) {
+//     return *exit_code;  // --help (0) or a usage error (2), already printed
+//   }
 #ifndef METRICS_ADAPTER_ADAPTER_CLI_FLAGS_H_
 #define METRICS_ADAPTER_ADAPTER_CLI_FLAGS_H_
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -61,6 +63,12 @@ class FlagSet {
   // an empty list, help_requested() becomes true and the caller should print Usage() and exit 0.
   // Targets of flags parsed before an error may already hold their new values.
   absl::StatusOr<std::vector<std::string>> Parse(const std::vector<std::string>& args);
+
+  // Parse as a subcommand does it: on an error prints "Error: ..." to stderr and returns 2; on
+  // --help prints Usage() to stdout and returns 0; otherwise stores the positional arguments and
+  // returns nullopt (the command goes on).
+  std::optional<int> ParseCommand(const std::vector<std::string>& args,
+                                  std::vector<std::string>* positional);
 
   // Describes the positional arguments on the usage line, e.g. "FILE..." gives
   // "metrics-adapter import [flags] FILE...".

@@ -308,21 +308,14 @@ int RunImport(std::vector<std::string> args) {
   std::string storage_path;
   flags.String("storage-path", &storage_path, "data",
                "Directory of the database to import into (created when absent).");
-  absl::StatusOr<std::vector<std::string>> positional = flags.Parse(args);
-  if (!positional.ok()) {
-    std::cerr << "Error: " << positional.status().message() << "\n";
-    return 2;
-  }
-  if (flags.help_requested()) {
-    std::cout << flags.Usage();
-    return 0;
-  }
-  if (positional->empty() || (*positional)[0] != "openmetrics") {
+  std::vector<std::string> positional;
+  if (std::optional<int> exit_code = flags.ParseCommand(args, &positional)) return *exit_code;
+  if (positional.empty() || positional[0] != "openmetrics") {
     std::cerr << "Error: expected the input format 'openmetrics' and a FILE (see "
                  "'metrics-adapter import --help')\n";
     return 2;
   }
-  if (positional->size() != 2) {
+  if (positional.size() != 2) {
     std::cerr << "Error: expected exactly one FILE after 'openmetrics' (see 'metrics-adapter "
                  "import --help')\n";
     return 2;
@@ -331,7 +324,7 @@ int RunImport(std::vector<std::string> args) {
     std::cerr << "Error: --storage-path must not be empty\n";
     return 2;
   }
-  return ImportOpenMetrics((*positional)[1], storage_path);
+  return ImportOpenMetrics(positional[1], storage_path);
 }
 
 }  // namespace adapter

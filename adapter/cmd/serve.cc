@@ -70,17 +70,10 @@ int RunServe(std::vector<std::string> args) {
                      "SIGTERM or SIGINT.");
   ServeOptions options;
   RegisterServeFlags(&flags, &options);
-  absl::StatusOr<std::vector<std::string>> rest = flags.Parse(args);
-  if (!rest.ok()) {
-    std::cerr << "Error: " << rest.status().message() << "\n";
-    return 2;
-  }
-  if (flags.help_requested()) {
-    std::cout << flags.Usage();
-    return 0;
-  }
-  if (!rest->empty()) {
-    std::cerr << "Error: serve takes no arguments, got \"" << rest->front()
+  std::vector<std::string> rest;
+  if (std::optional<int> exit_code = flags.ParseCommand(args, &rest)) return *exit_code;
+  if (!rest.empty()) {
+    std::cerr << "Error: serve takes no arguments, got \"" << rest.front()
               << "\" (see 'metrics-adapter serve --help')\n";
     return 2;
   }

@@ -9,17 +9,10 @@ namespace adapter {
 
 int RunVersion(std::vector<std::string> args) {
   cli::FlagSet flags("metrics-adapter version", "Prints the version of metrics-adapter.");
-  absl::StatusOr<std::vector<std::string>> rest = flags.Parse(args);
-  if (!rest.ok()) {
-    std::cerr << "Error: " << rest.status().message() << "\n";
-    return 2;
-  }
-  if (flags.help_requested()) {
-    std::cout << flags.Usage();
-    return 0;
-  }
-  if (!rest->empty()) {
-    std::cerr << "Error: version takes no arguments, got \"" << rest->front() << "\"\n";
+  std::vector<std::string> rest;
+  if (std::optional<int> exit_code = flags.ParseCommand(args, &rest)) return *exit_code;
+  if (!rest.empty()) {
+    std::cerr << "Error: version takes no arguments, got \"" << rest.front() << "\"\n";
     return 2;
   }
   std::cout << "metrics-adapter " << kVersion << "\n";
