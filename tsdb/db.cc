@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "tsdb/head.h"
+#include "tsdb/replay.h"
 #include "tsdb/wal/format.h"
 #include "tsdb/wal/records.h"
 #include "tsdb/wal/wal_reader.h"
@@ -120,7 +121,6 @@ class DBImpl final : public DB {
   }
   absl::Status LoadCheckpoint(int segment);
   absl::Status ReplayWal(int first_segment);
-  absl::Status ApplyRecord(std::string_view record, bool from_checkpoint);
   // Logs records to the WAL under wal_mu_; counts failures.
   absl::Status WalLog(const std::vector<std::string>& records);
   void UpdateWalBytes();
@@ -205,55 +205,16 @@ absl::Status DBImpl::WalLog(const std::vector<std::string>& records) {
   return absl::OkStatus();
 }
 
-absl::Status DBImpl::ApplyRecord(std::string_view record, bool from_checkpoint) {
-  // Decoding buffers are reused across records: replay speed is dominated by allocations otherwise.
-  thread_local std::vector<RefSeries> series;
-  thread_local std::vector<RefSample> samples;
-  thread_local std::vector<RefChunk> chunks;
-  switch (GetRecordKind(record)) {
-    case RecordKind::kSeries: {
-      series.clear();
-      if (absl::Status st = DecodeSeries(record, &series); !st.ok()) return st;
-      for (const RefSeries& s : series) head_.CreateWithRef(s.ref, s.labels);
-      return absl::OkStatus();
-    }
-    case RecordKind::kSamples: {
-      samples.clear();
-      if (absl::Status st = DecodeSamples(record, &samples); !st.ok()) return st;
-      head_.ReplaySamples(samples);
-      return absl::OkStatus();
-    }
-    case RecordKind::kChunks: {
-      if (!from_checkpoint) return absl::DataLossError("chunk record outside a checkpoint");
-      chunks.clear();
-      if (absl::Status st = DecodeChunks(record, &chunks); !st.ok()) return st;
-      for (RefChunk& c : chunks) {
-        MemSeries* s = head_.GetByRef(c.ref);
-        if (s == nullptr)
-          return absl::DataLossError(absl::StrCat("chunk for unknown series ", c.ref));
-        absl::StatusOr<XorChunk> chunk = XorChunk::FromBytes(std::move(c.bytes));
-        if (!chunk.ok()) return chunk.status();
-        head_.ReplayChunk(s, *std::move(chunk));
-      }
-      return absl::OkStatus();
-    }
-    default:
-      break;
-  }
-  return absl::DataLossError(
-      absl::StrCat("unknown record kind ", record.empty() ? -1 : static_cast<int>(record[0])));
-}
-
 absl::Status DBImpl::LoadCheckpoint(int segment) {
   std::string path = JoinPath(dir_, CheckpointName(segment));
   WalReader reader = WalReader::ForDir(opts_.env, path);
-  std::string_view record;
-  while (reader.Next(&record)) {
-    if (absl::Status st = ApplyRecord(record, true); !st.ok()) {
-      return absl::DataLossError(absl::StrCat("checkpoint ", path, " segment ", reader.segment(),
-                                              " offset ", reader.offset(), ": ", st.message()));
-    }
-  }
+  absl::Status st =
+      ReplayRecords(&reader, &head_, /*allow_chunks=*/true,
+                    [&](const absl::Status& bad, const RecordPosition& pos) {
+                      return absl::DataLossError(absl::StrCat("checkpoint ", path, " ",
+                                                              pos.ToString(), ": ", bad.message()));
+                    });
+  if (!st.ok() && reader.status().ok()) return st;
   if (!reader.status().ok()) {
     // A checkpoint is written to a temporary directory and renamed only when complete, so damage
     // here is not a torn write; refusing to start is the only way not to lose data silently.
@@ -265,17 +226,15 @@ absl::Status DBImpl::LoadCheckpoint(int segment) {
 
 absl::Status DBImpl::ReplayWal(int first_segment) {
   WalReader reader = WalReader::ForDir(opts_.env, wal_dir_, first_segment);
-  std::string_view record;
-  uint64_t bad_records = 0;
-  while (reader.Next(&record)) {
-    if (absl::Status st = ApplyRecord(record, false); !st.ok()) {
-      // A record that passed its checksum but does not decode was written by a broken build;
-      // skip it rather than refusing to start.
-      ++bad_records;
-      Log(absl::StrCat("wal segment ", reader.segment(), " offset ", reader.offset(),
-                       ": skipped undecodable record: ", st.message()));
-    }
-  }
+  // A record that passed its checksum but does not decode was written by a broken build; it is
+  // skipped rather than refusing to start.
+  ReplayRecords(
+      &reader, &head_, /*allow_chunks=*/false,
+      [&](const absl::Status& bad, const RecordPosition& pos) {
+        Log(absl::StrCat("wal ", pos.ToString(), ": skipped undecodable record: ", bad.message()));
+        return absl::OkStatus();
+      })
+      .IgnoreError();  // the reader's own status is looked at below
   if (!reader.status().ok() && !reader.corrupt()) return reader.status();
   if (reader.corrupt()) {
     stats_.wal_corruptions.fetch_add(1, std::memory_order_relaxed);
@@ -288,7 +247,6 @@ absl::Status DBImpl::ReplayWal(int first_segment) {
       return st;
     }
   }
-  (void)bad_records;
   return absl::OkStatus();
 }
 
