@@ -239,11 +239,13 @@ std::string FlagSet::Usage() const {
                                  args_usage_, "\n\n");
   if (!summary_.empty()) absl::StrAppend(&out, summary_, "\n\n");
   out += "Flags:\n";
+  // Continuation lines of a multi-line help text line up with its first line.
+  std::string indent = "\n";
+  indent.append(width, ' ');
   for (const Row& row : rows) {
     out += row.left;
     out.append(width - row.left.size(), ' ');
-    // Continuation lines of a multi-line help text line up with its first line.
-    out += absl::StrReplaceAll(row.right, {{"\n", "\n" + std::string(width, ' ')}});
+    out += absl::StrReplaceAll(row.right, {{"\n", indent}});
     out += '\n';
   }
   return out;

@@ -349,6 +349,9 @@ TEST_P(ImportMalformedTest, ImportsNothing) {
   }
 }
 
+// Names the case in test listings instead of dumping its bytes.
+void PrintTo(const BadFile& file, std::ostream* os) { *os << file.name; }
+
 INSTANTIATE_TEST_SUITE_P(BadFiles, ImportMalformedTest, ::testing::ValuesIn(BadFiles()),
                          [](const ::testing::TestParamInfo<BadFile>& info) {
                            return std::string(info.param.name);
