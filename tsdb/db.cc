@@ -25,7 +25,7 @@ constexpr absl::string_view kTmpSuffix = ".tmp";
 constexpr size_t kSamplesPerRecord = 8192;
 // Series per checkpoint record batch.
 constexpr size_t kSeriesPerCheckpointRecord = 512;
-constexpr int64_t kRetentionIntervalMs = 60 * 1000;
+constexpr int64_t kRetentionIntervalMs = int64_t{60} * 1000;
 
 std::string CheckpointName(int segment) {
   return absl::StrCat(kCheckpointPrefix, wal::SegmentName(segment));

@@ -14,7 +14,7 @@ namespace adapter {
 void RegisterServeFlags(cli::FlagSet* flags, ServeOptions* o) {
   flags->String("storage-path", &o->storage_path, "data",
                 "Directory of the time-series database, created when\nabsent.");
-  flags->Duration("retention", &o->retention_ms, 24 * 3600 * 1000,
+  flags->Duration("retention", &o->retention_ms, int64_t{24} * 3600 * 1000,
                   "How long to keep samples, e.g. 6h or 15d.");
   flags->String("wal-fsync", &o->wal_fsync, "1s",
                 "When to fsync the write-ahead log: \"always\" (every\n"
