@@ -17,6 +17,9 @@ constexpr Command kCommands[] = {
     {"serve", "Run the server: store samples and serve them over HTTP.", adapter::RunServe},
     {"import", "Import samples into a storage directory.", adapter::RunImport},
     {"version", "Print the version.", adapter::RunVersion},
+    {"check-config", "Validate configuration files.", adapter::RunCheckConfig},
+    {"query", "Evaluate a PromQL expression over a storage directory.", adapter::RunQuery},
+    {"promql-test", "Run PromQL test scripts against the query engine.", adapter::RunPromqlTest},
 };
 
 std::string Usage() {
@@ -29,10 +32,10 @@ std::string Usage() {
       "Commands:\n";
   for (const Command& c : kCommands) {
     std::string name = c.name;
-    name.resize(10, ' ');
+    name.resize(13, ' ');
     out += "  " + name + c.summary + "\n";
   }
-  out += "  help      Show help for a command.\n";
+  out += "  help         Show help for a command.\n";
   out += "\nRun 'metrics-adapter <command> --help' for the flags of a command.\n";
   return out;
 }

@@ -2,10 +2,15 @@
 //
 // Start-up order: parse and check flags -> block SIGTERM/SIGINT (before any thread exists, so
 // that every thread inherits the mask and only sigwait() sees them) -> listen on the plain HTTP
-// address (so /-/healthy answers while the WAL is replayed) -> open the storage -> ready.
-// Shutdown on SIGTERM or SIGINT: stop the HTTP server (in-flight requests finish, bounded),
-// then close the storage (flushes and syncs the WAL), exit 0. A signal that arrives while the
-// storage is being opened takes effect once it is open.
+// address (so /-/healthy answers while the WAL is replayed) -> open the storage -> start the
+// scrape manager (with --scrape-config, loaded before anything else so that a bad file fails at
+// once with exit code 1) -> ready.
+// SIGHUP and POST /-/reload reload the scrape configuration; a bad new file keeps the old one
+// running (logged, and metrics_adapter_scrape_config_last_reload_successful drops to 0).
+// Shutdown on SIGTERM or SIGINT: stop the HTTP server (in-flight requests finish, bounded), stop
+// the scrape loops (no staleness markers: the series continue after a restart), then close the
+// storage (flushes and syncs the WAL), exit 0. A signal that arrives while the storage is being
+// opened takes effect once it is open.
 #include <pthread.h>
 #include <signal.h>
 
@@ -13,6 +18,8 @@
 #include <cstring>
 #include <iostream>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,6 +27,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "adapter/api/query_api.h"
+#include "adapter/api/targets_api.h"
 #include "adapter/cli/duration.h"
 #include "adapter/cli/flags.h"
 #include "adapter/cmd/commands.h"
@@ -27,6 +36,8 @@
 #include "adapter/cmd/self_metrics.h"
 #include "adapter/cmd/serve_options.h"
 #include "adapter/http/server.h"
+#include "scrape/config.h"
+#include "scrape/manager.h"
 #include "tsdb/db.h"
 
 namespace adapter {
@@ -36,6 +47,67 @@ namespace {
 constexpr std::chrono::milliseconds kShutdownGrace{5000};
 
 std::string StatusText(const absl::Status& s) { return std::string(s.message()); }
+
+// The Prometheus HTTP API on the plain listener, reading ctx->db per request.
+void AddQueryApiRoutes(http::Router* router, ServeContext* ctx) {
+  api::QueryApiOptions options;
+  options.db = [ctx] { return ctx->db.load(); };
+  options.metadata = ctx->metadata;
+  options.build.version = kVersion;
+  options.start_time_ns = ctx->start_time_ns;
+  options.retention_ms = ctx->retention_ms;
+  options.flags = ctx->flags;
+  api::RegisterQueryApi(router, std::make_shared<api::QueryApi>(std::move(options)));
+}
+
+// The scrape manager's log events as server log lines (up to four fields).
+void LogScrapeEvent(scrape::LogSeverity severity, std::string_view msg,
+                    const std::vector<std::pair<std::string, std::string>>& f) {
+  LogLevel level = severity == scrape::LogSeverity::kDebug  ? LogLevel::kDebug
+                   : severity == scrape::LogSeverity::kInfo ? LogLevel::kInfo
+                   : severity == scrape::LogSeverity::kWarn ? LogLevel::kWarn
+                                                            : LogLevel::kError;
+  using KV = std::pair<std::string_view, std::string_view>;
+  auto kv = [&f](size_t i) { return KV(f[i].first, f[i].second); };
+  const KV c{"component", "scrape"};
+  switch (f.size()) {
+    case 0:
+      Log(level, msg, {c});
+      break;
+    case 1:
+      Log(level, msg, {c, kv(0)});
+      break;
+    case 2:
+      Log(level, msg, {c, kv(0), kv(1)});
+      break;
+    case 3:
+      Log(level, msg, {c, kv(0), kv(1), kv(2)});
+      break;
+    default:
+      Log(level, msg, {c, kv(0), kv(1), kv(2), kv(3)});
+      break;
+  }
+}
+
+// The scrape routes: /api/v1/targets and /-/reload.
+void AddScrapeRoutes(http::Router* router, ServeContext* ctx) {
+  api::RegisterTargetsApi(router, [ctx] {
+    scrape::Manager* m = ctx->scrape.load();
+    return m != nullptr ? m->Targets() : scrape::TargetsSnapshot{};
+  });
+  router->Handle("/-/reload", [ctx](const http::Request& req) {
+    if (auto denied = http::CheckMethod(req, {"POST", "PUT"})) return *denied;
+    if (!ctx->reload) {
+      return http::Response::Text("no scrape configuration to reload (no --scrape-config)\n");
+    }
+    absl::Status st = ctx->reload();
+    if (!st.ok()) {
+      return http::Response::Text(absl::StrCat("failed to reload config: ", st.message(), "\n"),
+                                  500);
+    }
+    return http::Response::Text("");
+  });
+}
 
 }  // namespace
 
@@ -58,16 +130,24 @@ http::Router BuildServeRouter(ServeContext* ctx) {
     http::Response res;
     res.content_type = kTextFormatContentType;
     res.body = RenderSelfMetrics(kVersion, db != nullptr ? &db->stats() : nullptr);
+    if (int reloaded = ctx->scrape_reload_successful.load(); reloaded >= 0) {
+      TextWriter w(&res.body);
+      w.Family("metrics_adapter_scrape_config_last_reload_successful", "gauge",
+               "Whether the last scrape configuration (re)load attempt was successful.");
+      w.Sample("metrics_adapter_scrape_config_last_reload_successful", reloaded);
+    }
     return res;
   });
+  AddQueryApiRoutes(&router, ctx);
+  AddScrapeRoutes(&router, ctx);
   return router;
 }
 
 int RunServe(std::vector<std::string> args) {
   cli::FlagSet flags("metrics-adapter serve",
                      "Runs the server: stores samples in an embedded time-series database and\n"
-                     "serves health, readiness and self metrics over HTTP. Stops cleanly on\n"
-                     "SIGTERM or SIGINT.");
+                     "serves health, readiness, self metrics and the Prometheus query API over\n"
+                     "HTTP. Stops cleanly on SIGTERM or SIGINT.");
   ServeOptions options;
   RegisterServeFlags(&flags, &options);
   std::vector<std::string> rest;
@@ -83,10 +163,22 @@ int RunServe(std::vector<std::string> args) {
   }
   SetLogLevel(*ParseLogLevel(options.log_level));
 
+  std::optional<scrape::Config> scrape_config;
+  if (!options.scrape_config.empty()) {
+    absl::StatusOr<scrape::Config> loaded = scrape::LoadConfigFile(options.scrape_config);
+    if (!loaded.ok()) {
+      LogError("cannot load the scrape configuration",
+               {{"file", options.scrape_config}, {"err", StatusText(loaded.status())}});
+      return 1;
+    }
+    scrape_config = std::move(*loaded);
+  }
+
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   LogInfo("starting metrics-adapter", {{"version", kVersion},
@@ -95,6 +187,41 @@ int RunServe(std::vector<std::string> args) {
                                        {"wal_fsync", options.wal_fsync}});
 
   ServeContext ctx;
+  ctx.start_time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  ctx.retention_ms = options.retention_ms;
+  ctx.flags = {{"storage-path", options.storage_path},
+               {"retention", cli::FormatDurationMs(options.retention_ms)},
+               {"wal-fsync", options.wal_fsync},
+               {"http-listen-address", options.listen_address},
+               {"secure-port", std::to_string(options.secure_port)},
+               {"log-level", options.log_level},
+               {"scrape-config", options.scrape_config}};
+  ctx.metadata = api::NewScrapeMetadataSource(
+      [&ctx]() -> const scrape::MetadataStore* { return ctx.scrape.load(); });
+  std::mutex reload_mu;  // SIGHUP and POST /-/reload, one at a time
+  if (scrape_config) {
+    ctx.scrape_reload_successful.store(1);
+    ctx.reload = [&ctx, &reload_mu, path = options.scrape_config]() -> absl::Status {
+      std::lock_guard lock(reload_mu);
+      scrape::Manager* manager = ctx.scrape.load();
+      if (manager == nullptr) {
+        return absl::UnavailableError("the storage is not open yet; try again later");
+      }
+      absl::StatusOr<scrape::Config> loaded = scrape::LoadConfigFile(path);
+      absl::Status st = loaded.ok() ? manager->ApplyConfig(*loaded) : loaded.status();
+      ctx.scrape_reload_successful.store(st.ok() ? 1 : 0);
+      if (!st.ok()) {
+        LogError("reloading the scrape configuration failed; the previous one stays in effect",
+                 {{"file", path}, {"err", StatusText(st)}});
+      } else {
+        LogInfo("scrape configuration reloaded",
+                {{"file", path}, {"jobs", std::to_string(loaded->scrape_configs.size())}});
+      }
+      return st;
+    };
+  }
   http::ServerOptions server_options;
   server_options.log = [](std::string_view msg) { LogWarn(msg, {{"component", "http"}}); };
   http::Server server(std::move(server_options), BuildServeRouter(&ctx));
@@ -130,14 +257,44 @@ int RunServe(std::vector<std::string> args) {
   auto open_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                      std::chrono::steady_clock::now() - opened_at)
                      .count();
+  std::unique_ptr<scrape::Manager> manager;
+  if (scrape_config) {
+    scrape::ManagerOptions manager_options;
+    manager_options.user_agent = absl::StrCat("metrics-adapter/", kVersion);
+    manager_options.log = LogScrapeEvent;
+    manager = std::make_unique<scrape::Manager>(db->get(), std::move(manager_options));
+    if (absl::Status s = manager->ApplyConfig(*scrape_config); !s.ok()) {
+      LogError("cannot start scraping", {{"err", StatusText(s)}});
+    }
+    {
+      std::lock_guard lock(reload_mu);
+      ctx.scrape.store(manager.get());
+    }
+    LogInfo("scraping", {{"file", options.scrape_config},
+                         {"jobs", std::to_string(scrape_config->scrape_configs.size())}});
+  }
   LogInfo("storage open; server is ready",
           {{"path", options.storage_path}, {"duration", cli::FormatDurationMs(open_ms)}});
 
   int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  while (true) {
+    sigwait(&signals, &signal_number);
+    if (signal_number != SIGHUP) break;
+    if (ctx.reload) {
+      LogInfo("received SIGHUP, reloading the scrape configuration");
+      ctx.reload().IgnoreError();  // logged by reload
+    } else {
+      LogInfo("received SIGHUP; there is no --scrape-config to reload");
+    }
+  }
   LogInfo("received a signal, shutting down",
           {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
   server.Stop(kShutdownGrace);
+  if (manager != nullptr) {
+    ctx.scrape.store(nullptr);
+    manager->Stop();
+    manager.reset();
+  }
   ctx.db.store(nullptr);
   absl::Status closed = (*db)->Close();
   if (!closed.ok()) {

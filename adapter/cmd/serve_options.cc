@@ -26,6 +26,10 @@ void RegisterServeFlags(cli::FlagSet* flags, ServeOptions* o) {
   flags->Int("secure-port", &o->secure_port, kDefaultSecurePort,
              "Port of the HTTPS Kubernetes API listener; 0 disables it.");
   flags->String("log-level", &o->log_level, "info", "Log level: debug, info, warn or error.");
+  flags->String("scrape-config", &o->scrape_config, "",
+                "Prometheus configuration file whose scrape_configs are\n"
+                "scraped into the storage; reloaded on SIGHUP and on\n"
+                "POST /-/reload. Empty: no scraping.");
 }
 
 absl::StatusOr<int64_t> ParseWalFsync(std::string_view text) {

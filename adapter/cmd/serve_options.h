@@ -27,10 +27,12 @@ struct ServeOptions {
   std::string listen_address;
   int secure_port = 0;
   std::string log_level;
+  // Prometheus-format scrape configuration (scrape/config.h); empty = no scraping.
+  std::string scrape_config;
 };
 
-// Registers --storage-path, --retention, --wal-fsync, --http-listen-address, --secure-port and
-// --log-level with their defaults.
+// Registers --storage-path, --retention, --wal-fsync, --http-listen-address, --secure-port,
+// --log-level and --scrape-config with their defaults.
 void RegisterServeFlags(cli::FlagSet* flags, ServeOptions* options);
 
 // "always" -> 0 (fsync every commit), "never" -> -1, a positive duration ("1s", "500ms") -> it in

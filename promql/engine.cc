@@ -1,0 +1,220 @@
+#include "promql/engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+#include <unordered_map>
+
+#include "absl/strings/str_cat.h"
+#include "promql/eval/evaluator.h"
+#include "promql/parser/ast.h"
+#include "promql/parser/parser.h"
+
+namespace promql {
+
+namespace {
+
+using eval::EvalError;
+using eval::Series;
+using eval::Value;
+
+std::string_view DocumentedType(ValueType t) {
+  switch (t) {
+    case ValueType::kScalar:
+      return "scalar";
+    case ValueType::kString:
+      return "string";
+    case ValueType::kVector:
+      return "instant vector";
+    case ValueType::kMatrix:
+      return "range vector";
+  }
+  return "unknown";
+}
+
+// Strips the metric name from flagged series and merges series that now share a label set (when
+// their points do not overlap; otherwise the result is ambiguous and an error).
+absl::Status CleanupMatrix(std::vector<Series>* series) {
+  for (Series& s : *series) {
+    if (s.drop_name) {
+      s.labels = eval::DropMetricName(s.labels);
+      s.drop_name = false;
+    }
+  }
+  std::unordered_multimap<uint64_t, size_t> index;
+  std::vector<Series> out;
+  out.reserve(series->size());
+  bool merged = false;
+  for (Series& s : *series) {
+    uint64_t h = s.labels.Hash();
+    size_t found = SIZE_MAX;
+    auto range = index.equal_range(h);
+    for (auto it = range.first; it != range.second; ++it) {
+      if (out[it->second].labels == s.labels) found = it->second;
+    }
+    if (found == SIZE_MAX) {
+      index.emplace(h, out.size());
+      out.push_back(std::move(s));
+      continue;
+    }
+    merged = true;
+    Series& base = out[found];
+    base.points.insert(base.points.end(), s.points.begin(), s.points.end());
+    std::stable_sort(base.points.begin(), base.points.end(),
+                     [](const tsdb::Sample& a, const tsdb::Sample& b) { return a.t < b.t; });
+    for (size_t i = 1; i < base.points.size(); ++i) {
+      if (base.points[i].t == base.points[i - 1].t) {
+        return absl::InternalError("vector cannot contain metrics with the same labelset");
+      }
+    }
+  }
+  if (merged)
+    *series = std::move(out);
+  else
+    *series = std::move(out);
+  return absl::OkStatus();
+}
+
+void SortByLabels(Matrix* m) {
+  std::sort(m->begin(), m->end(),
+            [](const MatrixSeries& a, const MatrixSeries& b) { return a.labels < b.labels; });
+}
+
+absl::StatusOr<QueryResult> Execute(const QuerierFactory& querier, const EngineOptions& options,
+                                    std::string_view query, int64_t start, int64_t end,
+                                    int64_t step, bool range) {
+  ParseOptions popts;
+  popts.enable_experimental_functions = options.enable_experimental_functions;
+  auto parsed = ParseExpr(query, popts);
+  if (!parsed.ok()) return parsed.status();
+  Expr& root = **parsed;
+  DurationContext dctx;
+  if (range) {
+    dctx.step_ms = step;
+    dctx.range_ms = end - start;
+  }
+  if (absl::Status st = ResolveDurations(root, dctx, query); !st.ok()) return st;
+  if (range && root.type() != ValueType::kVector && root.type() != ValueType::kScalar) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid expression type \"", std::string(DocumentedType(root.type())),
+                     "\" for range query, must be Scalar or instant Vector"));
+  }
+  // @ start() / @ end() refer to the query's own range.
+  InspectMutable(root, [&](Expr& node, const std::vector<Expr*>&) {
+    if (node.kind() == ExprKind::kVectorSelector) {
+      auto& vs = node.As<VectorSelector>();
+      if (vs.at == AtModifier::kStart) vs.timestamp_ms = start;
+      if (vs.at == AtModifier::kEnd) vs.timestamp_ms = end;
+    } else if (node.kind() == ExprKind::kSubquery) {
+      auto& sq = node.As<SubqueryExpr>();
+      if (sq.at == AtModifier::kStart) sq.timestamp_ms = start;
+      if (sq.at == AtModifier::kEnd) sq.timestamp_ms = end;
+    }
+    return true;
+  });
+
+  eval::QueryContext ctx;
+  ctx.querier = &querier;
+  ctx.options = options;
+  if (ctx.options.lookback_delta_ms <= 0) ctx.options.lookback_delta_ms = 5 * 60 * 1000;
+  ctx.query = query;
+  ctx.query_start = start;
+  ctx.query_end = end;
+  ctx.query_step = range ? step : 0;
+  ctx.range_query = range;
+  ctx.deadline =
+      std::chrono::steady_clock::now() +
+      std::chrono::milliseconds(options.timeout_ms > 0 ? options.timeout_ms : int64_t{1} << 40);
+
+  QueryResult result;
+  try {
+    eval::Evaluator ev(&ctx, start, end, range ? step : 1);
+    Value v = ev.Eval(root);
+    switch (v.type) {
+      case ValueType::kScalar:
+        if (!range) {
+          result.value = Scalar{start, v.scalars.empty() ? NAN : v.scalars[0]};
+        } else {
+          Matrix m;
+          MatrixSeries s;
+          for (int i = 0; i < ev.num_steps(); ++i)
+            s.samples.push_back({ev.StepTime(i), v.scalars[i]});
+          m.push_back(std::move(s));
+          result.value = std::move(m);
+        }
+        break;
+      case ValueType::kString:
+        result.value = String{start, v.str};
+        break;
+      case ValueType::kVector:
+      case ValueType::kMatrix: {
+        const bool as_vector = !range && v.type == ValueType::kVector;
+        if (as_vector) {
+          Vector vec;
+          vec.reserve(v.series.size());
+          std::unordered_multimap<uint64_t, size_t> seen;
+          for (Series& s : v.series) {
+            if (s.points.empty()) continue;
+            Labels l = s.drop_name ? eval::DropMetricName(s.labels) : std::move(s.labels);
+            uint64_t h = l.Hash();
+            auto r = seen.equal_range(h);
+            for (auto it = r.first; it != r.second; ++it) {
+              if (vec[it->second].labels == l) {
+                return absl::InternalError("vector cannot contain metrics with the same labelset");
+              }
+            }
+            seen.emplace(h, vec.size());
+            vec.push_back({std::move(l), start, s.points[0].v});
+          }
+          result.value = std::move(vec);
+        } else {
+          if (absl::Status st = CleanupMatrix(&v.series); !st.ok()) return st;
+          Matrix m;
+          m.reserve(v.series.size());
+          for (Series& s : v.series) {
+            if (s.points.empty()) continue;
+            m.push_back({std::move(s.labels), std::move(s.points)});
+          }
+          SortByLabels(&m);
+          result.value = std::move(m);
+        }
+        break;
+      }
+    }
+  } catch (EvalError& e) {
+    return e.status;
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError("query ran out of memory");
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("unexpected error: ", e.what()));
+  }
+  result.annotations.warnings = std::move(ctx.warnings);
+  result.annotations.infos = std::move(ctx.infos);
+  return result;
+}
+
+}  // namespace
+
+Engine::Engine(QuerierFactory querier, EngineOptions options)
+    : querier_(std::move(querier)), options_(options) {
+  if (options_.lookback_delta_ms <= 0) options_.lookback_delta_ms = 5 * 60 * 1000;
+}
+
+Engine::~Engine() = default;
+
+absl::StatusOr<QueryResult> Engine::InstantQuery(std::string_view expr, int64_t t) const {
+  return Execute(querier_, options_, expr, t, t, 0, false);
+}
+
+absl::StatusOr<QueryResult> Engine::RangeQuery(std::string_view expr, int64_t start, int64_t end,
+                                               int64_t step) const {
+  if (step <= 0) {
+    return absl::InvalidArgumentError(
+        "zero or negative query resolution step widths are not accepted. Try a positive "
+        "integer");
+  }
+  if (end < start) return absl::InvalidArgumentError("end timestamp must not be before start time");
+  return Execute(querier_, options_, expr, start, end, step, true);
+}
+
+}  // namespace promql

@@ -1,0 +1,64 @@
+// PromQL function implementations (internal to promql/). EvalFunction (evaluator.h) dispatches
+// here by name.
+#ifndef METRICS_ADAPTER_PROMQL_FUNCTIONS_FUNCTIONS_H_
+#define METRICS_ADAPTER_PROMQL_FUNCTIONS_FUNCTIONS_H_
+
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "promql/eval/evaluator.h"
+
+namespace promql::functions {
+
+using eval::Evaluator;
+using eval::Series;
+using eval::Value;
+
+// One call of a range-vector function: the samples of one series in the window of one step.
+struct RangeCall {
+  std::span<const tsdb::Sample> w;  // ascending, no stale markers, never empty
+  int64_t ts = 0;                   // the evaluation step
+  int64_t range_start = 0;          // window (range_start, range_end]
+  int64_t range_end = 0;
+  int64_t range_ms = 0;
+  const std::vector<double>* args = nullptr;  // the scalar arguments at this step, in order
+  bool anchored = false;
+  bool smoothed = false;
+  const Labels* labels = nullptr;
+  Evaluator* ev = nullptr;
+  const CallExpr* call = nullptr;
+  int matrix_arg = 0;
+};
+
+using RangeFunction = std::optional<double> (*)(const RangeCall&);
+// The range-vector function called name, or nullptr.
+RangeFunction LookupRangeFunction(std::string_view name);
+
+// Classic histograms (histogram.cc): the `le`-labelled buckets of one step, grouped by their
+// other labels.
+struct Bucket {
+  double upper;
+  double count;
+};
+struct BucketGroup {
+  Labels metric;  // the series' labels without `le`
+  std::vector<Bucket> buckets;
+};
+// Groups the step's samples; warns (at arg's position) about a missing or malformed `le`.
+std::vector<BucketGroup> GroupBuckets(Evaluator& ev, const Expr& arg, const Value& input,
+                                      const std::vector<std::pair<int, double>>& samples);
+// Prometheus' BucketQuantile; *forced tells whether bucket counts had to be made monotonic.
+double BucketQuantile(double q, std::vector<Bucket> buckets, bool* forced);
+// The fraction of observations between lower and upper.
+double BucketFraction(double lower, double upper, std::vector<Bucket> buckets);
+// The info annotation for forced monotonicity.
+void MonotonicityInfo(Evaluator& ev, const Labels& metric, const Expr& arg);
+
+// Prometheus' quantile of values (sorts them).
+double Quantile(double q, std::vector<double>& values);
+
+}  // namespace promql::functions
+
+#endif  // METRICS_ADAPTER_PROMQL_FUNCTIONS_FUNCTIONS_H_

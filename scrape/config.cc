@@ -1,0 +1,1048 @@
+#include "scrape/config.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <span>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "scrape/config_internal.h"
+#include "scrape/file_sd.h"
+#include "tsdb/duration.h"
+#include "yaml-cpp/yaml.h"
+
+namespace scrape {
+namespace {
+
+using internal::YamlContext;
+
+// Sections of prometheus.yml this program ignores.
+constexpr std::string_view kIgnoredTopLevel[] = {"alerting",    "rule_files", "remote_write",
+                                                 "remote_read", "storage",    "tracing"};
+
+// Service discovery mechanisms Prometheus 2.42 knows and this program does not implement.
+constexpr std::string_view kUnsupportedSD[] = {
+    "azure_sd_configs",     "consul_sd_configs",      "digitalocean_sd_configs",
+    "docker_sd_configs",    "dockerswarm_sd_configs", "dns_sd_configs",
+    "ec2_sd_configs",       "eureka_sd_configs",      "gce_sd_configs",
+    "hetzner_sd_configs",   "http_sd_configs",        "ionos_sd_configs",
+    "kuma_sd_configs",      "lightsail_sd_configs",   "linode_sd_configs",
+    "marathon_sd_configs",  "nerve_sd_configs",       "nomad_sd_configs",
+    "openstack_sd_configs", "ovhcloud_sd_configs",    "puppetdb_sd_configs",
+    "scaleway_sd_configs",  "serverset_sd_configs",   "triton_sd_configs",
+    "uyuni_sd_configs",     "vultr_sd_configs",
+};
+
+// HTTP client settings Prometheus 2.42 knows and this program does not implement.
+constexpr std::string_view kUnsupportedHttp[] = {"oauth2", "proxy_url", "proxy_connect_header"};
+
+bool Contains(std::span<const std::string_view> list, std::string_view s) {
+  for (std::string_view x : list) {
+    if (x == s) return true;
+  }
+  return false;
+}
+
+// Go's path/filepath.Join(dir, path) for a relative path, cleaned lexically like filepath.Clean.
+std::string CleanPath(const std::string& path) {
+  if (path.empty()) return ".";
+  const bool rooted = path[0] == '/';
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    std::string part = path.substr(i, j - i);
+    i = j + 1;
+    if (part.empty() || part == ".") continue;
+    if (part == "..") {
+      if (!parts.empty() && parts.back() != "..") {
+        parts.pop_back();
+      } else if (!rooted) {
+        parts.push_back(part);
+      }
+      continue;
+    }
+    parts.push_back(part);
+  }
+  std::string out = rooted ? "/" : "";
+  for (size_t k = 0; k < parts.size(); ++k) {
+    if (k > 0) out += '/';
+    out += parts[k];
+  }
+  if (out.empty()) return ".";
+  return out;
+}
+
+std::string JoinDir(std::string_view dir, const std::string& path) {
+  if (dir.empty() || path.empty() || path[0] == '/') return path;
+  return CleanPath(absl::StrCat(absl::string_view(dir.data(), dir.size()), "/", path));
+}
+
+// Prometheus' units.ParseBase2Bytes: a sequence of <number><unit> terms (fractions allowed, an
+// optional sign in front), units B, KB/KiB, MB/MiB, ... EB/EiB, all powers of 1024; "0" alone is
+// zero. The units of one value come from one family (all "iB" or all "B").
+absl::StatusOr<int64_t> ParseBase2Bytes(std::string_view s) {
+  const std::string_view orig = s;
+  auto invalid = [&]() {
+    return absl::InvalidArgumentError(absl::StrFormat("units: invalid %s", orig));
+  };
+  auto parse_with = [&](bool iec) -> absl::StatusOr<int64_t> {
+    std::string_view in = s;
+    bool neg = false;
+    if (!in.empty() && (in[0] == '-' || in[0] == '+')) {
+      neg = in[0] == '-';
+      in.remove_prefix(1);
+    }
+    if (in == "0") return 0;
+    if (in.empty()) return invalid();
+    double total = 0;
+    while (!in.empty()) {
+      if (!(in[0] == '.' || (in[0] >= '0' && in[0] <= '9'))) return invalid();
+      double term = 0;
+      size_t i = 0;
+      bool pre = false;
+      while (i < in.size() && in[i] >= '0' && in[i] <= '9') {
+        term = term * 10 + (in[i] - '0');
+        pre = true;
+        ++i;
+      }
+      bool post = false;
+      if (i < in.size() && in[i] == '.') {
+        ++i;
+        double scale = 1;
+        while (i < in.size() && in[i] >= '0' && in[i] <= '9') {
+          scale /= 10;
+          term += (in[i] - '0') * scale;
+          post = true;
+          ++i;
+        }
+      }
+      if (!pre && !post) return invalid();
+      size_t u = i;
+      while (u < in.size() && !(in[u] == '.' || (in[u] >= '0' && in[u] <= '9'))) ++u;
+      const std::string_view unit = in.substr(i, u - i);
+      in.remove_prefix(u);
+      static constexpr std::string_view kPrefixes = "KMGTPE";
+      double mult = -1;
+      if (unit == "B") {
+        mult = 1;
+      } else if (unit.size() == (iec ? 3u : 2u) &&
+                 kPrefixes.find(unit[0]) != std::string_view::npos &&
+                 unit.substr(1) == (iec ? "iB" : "B")) {
+        mult = std::pow(1024.0, static_cast<double>(kPrefixes.find(unit[0]) + 1));
+      }
+      if (mult < 0) {
+        return absl::InvalidArgumentError(
+            absl::StrFormat("units: unknown unit %s in %s", unit, orig));
+      }
+      total += term * mult;
+    }
+    if (neg) total = -total;
+    if (total < -9223372036854775808.0 || total >= 9223372036854775808.0) {
+      return absl::InvalidArgumentError("units: overflow parsing unit");
+    }
+    return static_cast<int64_t>(total);
+  };
+  absl::StatusOr<int64_t> v = parse_with(true);
+  if (v.ok()) return v;
+  return parse_with(false);
+}
+
+bool IsValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    int n;
+    uint32_t cp;
+    uint32_t min;
+    if (c >= 0xC2 && c <= 0xDF) {
+      n = 2, cp = c & 0x1F, min = 0x80;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 3, cp = c & 0x0F, min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 4, cp = c & 0x07, min = 0x10000;
+    } else {
+      return false;
+    }
+    if (i + n > s.size()) return false;
+    for (int k = 1; k < n; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if ((b & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (b & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += n;
+  }
+  return true;
+}
+
+class Loader {
+ public:
+  Loader(std::string_view source, std::string_view base_dir)
+      : ctx_{std::string(source)}, base_dir_(base_dir) {}
+
+  absl::StatusOr<Config> Load(std::string_view text);
+
+ private:
+  absl::Status LoadGlobal(const YAML::Node& node, GlobalConfig* global,
+                          std::vector<std::string>* ignored);
+  absl::Status LoadScrapeConfig(const YAML::Node& node, size_t index, ScrapeConfig* sc);
+  absl::Status LoadHttpClient(const std::string& key, const YAML::Node& key_node,
+                              const YAML::Node& value, const std::string& where, ScrapeConfig* sc,
+                              std::string* bearer_token, bool* handled);
+  absl::Status LoadRelabelRules(const YAML::Node& node, const std::string& where,
+                                std::string_view field, std::vector<RelabelRule>* rules);
+  absl::Status LoadStaticConfigs(const YAML::Node& node, const std::string& where,
+                                 std::vector<TargetGroup>* groups);
+  absl::Status LoadFileSD(const YAML::Node& node, const std::string& where,
+                          std::vector<FileSDConfig>* configs);
+  absl::Status LoadTLS(const YAML::Node& node, const std::string& where, TLSConfig* tls);
+
+  YamlContext ctx_;
+  std::string base_dir_;
+};
+
+absl::StatusOr<Config> Loader::Load(std::string_view text) {
+  YAML::Node root;
+  if (absl::Status st = ctx_.Parse(text, &root); !st.ok()) return st;
+  Config config;
+  config.source = ctx_.source;
+  if (root.IsNull()) return config;  // an empty file: every default
+  if (!root.IsMap()) return ctx_.Error(root, "", "the configuration must be a mapping");
+  // Held in optionals: assigning to a yaml-cpp Node that refers to a node rewrites the tree.
+  std::optional<YAML::Node> global_node;
+  std::optional<YAML::Node> scrape_node;
+  absl::Status st = ctx_.ForEachField(
+      root, "", [&](const std::string& key, const YAML::Node& key_node, const YAML::Node& value) {
+        if (key == "global") {
+          global_node.emplace(value);
+          return absl::OkStatus();
+        }
+        if (key == "scrape_configs") {
+          scrape_node.emplace(value);
+          return absl::OkStatus();
+        }
+        if (Contains(kIgnoredTopLevel, key)) {
+          config.ignored_fields.push_back(key);
+          return absl::OkStatus();
+        }
+        return ctx_.UnknownField(key_node, "", key);
+      });
+  if (!st.ok()) return st;
+  if (global_node) {
+    if (st = LoadGlobal(*global_node, &config.global, &config.ignored_fields); !st.ok()) return st;
+  }
+  if (scrape_node && !scrape_node->IsNull()) {
+    if (!scrape_node->IsSequence()) {
+      return ctx_.Error(*scrape_node, "", "scrape_configs must be a list");
+    }
+    std::set<std::string> jobs;
+    size_t index = 0;
+    for (const YAML::Node& item : *scrape_node) {
+      ScrapeConfig sc;
+      if (st = LoadScrapeConfig(item, index, &sc); !st.ok()) return st;
+      const std::string where = absl::StrFormat("scrape config \"%s\"", sc.job_name);
+      // Inherit from global, then check the timeout against the interval (Prometheus' order).
+      if (sc.scrape_interval_ms == 0) sc.scrape_interval_ms = config.global.scrape_interval_ms;
+      if (sc.scrape_timeout_ms > sc.scrape_interval_ms) {
+        return ctx_.Error(item, where,
+                          absl::StrFormat("scrape_timeout (%s) greater than scrape_interval (%s)",
+                                          tsdb::FormatDurationMs(sc.scrape_timeout_ms),
+                                          tsdb::FormatDurationMs(sc.scrape_interval_ms)));
+      }
+      if (sc.scrape_timeout_ms == 0) {
+        sc.scrape_timeout_ms = std::min(config.global.scrape_timeout_ms, sc.scrape_interval_ms);
+      }
+      if (!jobs.insert(sc.job_name).second) {
+        return ctx_.Error(
+            item, where,
+            absl::StrFormat("found multiple scrape configs with job name \"%s\"", sc.job_name));
+      }
+      config.scrape_configs.push_back(std::move(sc));
+      ++index;
+    }
+  }
+  return config;
+}
+
+absl::Status Loader::LoadGlobal(const YAML::Node& node, GlobalConfig* global,
+                                std::vector<std::string>* ignored) {
+  const std::string where = "global";
+  if (node.IsNull()) return absl::OkStatus();
+  if (!node.IsMap()) return ctx_.Error(node, where, "global must be a mapping");
+  int64_t interval = 0;
+  int64_t timeout = 0;
+  absl::Status st = ctx_.ForEachField(
+      node, where,
+      [&](const std::string& key, const YAML::Node& key_node, const YAML::Node& value) {
+        if (key == "scrape_interval")
+          return ctx_.GetDuration(value, key_node, where, key, &interval);
+        if (key == "scrape_timeout") return ctx_.GetDuration(value, key_node, where, key, &timeout);
+        if (key == "evaluation_interval") {
+          int64_t ignored_ms;
+          ignored->push_back("global.evaluation_interval");
+          return ctx_.GetDuration(value, key_node, where, key, &ignored_ms);
+        }
+        if (key == "query_log_file") {
+          std::string ignored_s;
+          ignored->push_back("global.query_log_file");
+          return ctx_.GetString(value, key_node, where, key, &ignored_s);
+        }
+        if (key == "external_labels") {
+          return ctx_.GetLabels(value, key_node, where, key, /*validate_values=*/true,
+                                &global->external_labels);
+        }
+        return ctx_.UnknownField(key_node, where, key);
+      });
+  if (!st.ok()) return st;
+  global->scrape_interval_ms = interval != 0 ? interval : kDefaultScrapeIntervalMs;
+  if (timeout > global->scrape_interval_ms) {
+    return ctx_.Error(node, where,
+                      absl::StrFormat("scrape_timeout (%s) greater than scrape_interval (%s)",
+                                      tsdb::FormatDurationMs(timeout),
+                                      tsdb::FormatDurationMs(global->scrape_interval_ms)));
+  }
+  global->scrape_timeout_ms =
+      timeout != 0 ? timeout : std::min(kDefaultScrapeTimeoutMs, global->scrape_interval_ms);
+  return absl::OkStatus();
+}
+
+absl::Status Loader::LoadScrapeConfig(const YAML::Node& node, size_t index, ScrapeConfig* sc) {
+  std::string where = absl::StrFormat("scrape config #%d", index + 1);
+  if (node.IsNull()) return ctx_.Error(node, where, "empty or null scrape config section");
+  if (!node.IsMap()) return ctx_.Error(node, where, "a scrape config must be a mapping");
+  sc->line = YamlContext::Line(node);
+  // Name the job in every message, wherever job_name appears in the mapping.
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    if (it->first.IsScalar() && it->first.Scalar() == "job_name" && it->second.IsScalar()) {
+      where = absl::StrFormat("scrape config \"%s\"", it->second.Scalar());
+      break;
+    }
+  }
+  std::string bearer_token;
+  bool has_relabel = false;
+  absl::Status st = ctx_.ForEachField(
+      node, where,
+      [&](const std::string& key, const YAML::Node& key_node,
+          const YAML::Node& value) -> absl::Status {
+        if (key == "job_name") return ctx_.GetString(value, key_node, where, key, &sc->job_name);
+        if (key == "scrape_interval") {
+          return ctx_.GetDuration(value, key_node, where, key, &sc->scrape_interval_ms);
+        }
+        if (key == "scrape_timeout") {
+          return ctx_.GetDuration(value, key_node, where, key, &sc->scrape_timeout_ms);
+        }
+        if (key == "metrics_path") {
+          return ctx_.GetString(value, key_node, where, key, &sc->metrics_path);
+        }
+        if (key == "scheme") {
+          if (absl::Status s = ctx_.GetString(value, key_node, where, key, &sc->scheme); !s.ok()) {
+            return s;
+          }
+          if (sc->scheme != "http" && sc->scheme != "https") {
+            return ctx_.Error(
+                key_node, where,
+                absl::StrFormat("scheme: \"%s\" is not supported (http or https)", sc->scheme));
+          }
+          return absl::OkStatus();
+        }
+        if (key == "params") return ctx_.GetParams(value, key_node, where, key, &sc->params);
+        if (key == "honor_labels")
+          return ctx_.GetBool(value, key_node, where, key, &sc->honor_labels);
+        if (key == "honor_timestamps") {
+          return ctx_.GetBool(value, key_node, where, key, &sc->honor_timestamps);
+        }
+        if (key == "static_configs") return LoadStaticConfigs(value, where, &sc->static_configs);
+        if (key == "file_sd_configs") return LoadFileSD(value, where, &sc->file_sd_configs);
+        if (key == "kubernetes_sd_configs") {
+          if (!value.IsNull() && !value.IsSequence()) {
+            return ctx_.Error(key_node, where, "kubernetes_sd_configs must be a list");
+          }
+          if (value.IsSequence()) {
+            for (const YAML::Node& item : value) {
+              KubernetesSDConfig k;
+              k.line = YamlContext::Line(item);
+              YAML::Emitter emitter;
+              emitter << item;
+              k.yaml = emitter.c_str();
+              sc->kubernetes_sd_configs.push_back(std::move(k));
+            }
+          }
+          return ctx_.Error(key_node, where, "kubernetes_sd_configs is not supported yet");
+        }
+        if (key == "relabel_configs") {
+          has_relabel = true;
+          return LoadRelabelRules(value, where, key, &sc->relabel_configs);
+        }
+        if (key == "metric_relabel_configs") {
+          return LoadRelabelRules(value, where, key, &sc->metric_relabel_configs);
+        }
+        if (key == "sample_limit")
+          return ctx_.GetUint(value, key_node, where, key, &sc->sample_limit);
+        if (key == "target_limit")
+          return ctx_.GetUint(value, key_node, where, key, &sc->target_limit);
+        if (key == "label_limit")
+          return ctx_.GetUint(value, key_node, where, key, &sc->label_limit);
+        if (key == "label_name_length_limit") {
+          return ctx_.GetUint(value, key_node, where, key, &sc->label_name_length_limit);
+        }
+        if (key == "label_value_length_limit") {
+          return ctx_.GetUint(value, key_node, where, key, &sc->label_value_length_limit);
+        }
+        if (key == "body_size_limit") {
+          std::string text;
+          if (absl::Status s = ctx_.GetString(value, key_node, where, key, &text); !s.ok())
+            return s;
+          if (value.IsNull()) return absl::OkStatus();
+          absl::StatusOr<int64_t> bytes = ParseBase2Bytes(text);
+          if (!bytes.ok()) {
+            return ctx_.Error(key_node, where,
+                              absl::StrCat(key, ": ", std::string(bytes.status().message())));
+          }
+          sc->body_size_limit = std::max<int64_t>(*bytes, 0);
+          return absl::OkStatus();
+        }
+        if (Contains(kUnsupportedSD, key)) {
+          return ctx_.Error(key_node, where,
+                            absl::StrCat(key,
+                                         " is not supported (only static_configs and "
+                                         "file_sd_configs discover targets)"));
+        }
+        bool handled = false;
+        if (absl::Status s =
+                LoadHttpClient(key, key_node, value, where, sc, &bearer_token, &handled);
+            !s.ok() || handled) {
+          return s;
+        }
+        return ctx_.UnknownField(key_node, where, key);
+      });
+  if (!st.ok()) return st;
+  if (sc->job_name.empty()) return ctx_.Error(node, where, "job_name is empty");
+
+  // The HTTP client checks, as Prometheus' HTTPClientConfig.Validate.
+  const bool has_bearer = !bearer_token.empty() || !sc->bearer_token_file.empty();
+  if (!bearer_token.empty() && !sc->bearer_token_file.empty()) {
+    return ctx_.Error(node, where,
+                      "at most one of bearer_token & bearer_token_file must be configured");
+  }
+  if (sc->has_basic_auth && has_bearer) {
+    return ctx_.Error(node, where,
+                      "at most one of basic_auth, bearer_token & bearer_token_file must be "
+                      "configured");
+  }
+  if (sc->has_basic_auth && !sc->basic_auth.password.empty() &&
+      !sc->basic_auth.password_file.empty()) {
+    return ctx_.Error(node, where,
+                      "at most one of basic_auth password & password_file must be configured");
+  }
+  if (sc->has_authorization) {
+    if (has_bearer) {
+      return ctx_.Error(node, where,
+                        "authorization is not compatible with bearer_token & bearer_token_file");
+    }
+    Authorization& a = sc->authorization;
+    if (!a.credentials.empty() && !a.credentials_file.empty()) {
+      return ctx_.Error(
+          node, where,
+          "at most one of authorization credentials & credentials_file must be configured");
+    }
+    a.type = std::string(absl::StripAsciiWhitespace(a.type));
+    if (a.type.empty()) a.type = "Bearer";
+    if (absl::AsciiStrToLower(a.type) == "basic") {
+      return ctx_.Error(node, where,
+                        "authorization type cannot be set to \"basic\", use \"basic_auth\" "
+                        "instead");
+    }
+    if (sc->has_basic_auth) {
+      return ctx_.Error(node, where,
+                        "at most one of basic_auth & authorization must be configured");
+    }
+  } else if (has_bearer) {
+    sc->has_authorization = true;
+    sc->authorization.type = "Bearer";
+    sc->authorization.credentials = bearer_token;
+    sc->authorization.credentials_file = sc->bearer_token_file;
+  }
+
+  // Prometheus checks static targets for URLs only when no relabelling could rewrite them.
+  if (!has_relabel || sc->relabel_configs.empty()) {
+    for (const TargetGroup& g : sc->static_configs) {
+      for (const tsdb::Labels& t : g.targets) {
+        if (absl::Status s = CheckTargetAddress(t.Get("__address__")); !s.ok()) {
+          return ctx_.Error(node, where, std::string(s.message()));
+        }
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Loader::LoadHttpClient(const std::string& key, const YAML::Node& key_node,
+                                    const YAML::Node& value, const std::string& where,
+                                    ScrapeConfig* sc, std::string* bearer_token, bool* handled) {
+  *handled = true;
+  if (key == "tls_config") return LoadTLS(value, where + " tls_config", &sc->tls_config);
+  if (key == "basic_auth") {
+    if (value.IsNull()) return absl::OkStatus();
+    if (!value.IsMap()) return ctx_.Error(key_node, where, "basic_auth must be a mapping");
+    sc->has_basic_auth = true;
+    const std::string w = where + " basic_auth";
+    BasicAuth& b = sc->basic_auth;
+    absl::Status st = ctx_.ForEachField(
+        value, w, [&](const std::string& k, const YAML::Node& kn, const YAML::Node& v) {
+          if (k == "username") return ctx_.GetString(v, kn, w, k, &b.username);
+          if (k == "password") return ctx_.GetString(v, kn, w, k, &b.password);
+          if (k == "password_file") return ctx_.GetString(v, kn, w, k, &b.password_file);
+          return ctx_.UnknownField(kn, w, k);
+        });
+    b.password_file = JoinDir(base_dir_, b.password_file);
+    return st;
+  }
+  if (key == "authorization") {
+    if (value.IsNull()) return absl::OkStatus();
+    if (!value.IsMap()) return ctx_.Error(key_node, where, "authorization must be a mapping");
+    sc->has_authorization = true;
+    const std::string w = where + " authorization";
+    Authorization& a = sc->authorization;
+    absl::Status st = ctx_.ForEachField(
+        value, w, [&](const std::string& k, const YAML::Node& kn, const YAML::Node& v) {
+          if (k == "type") return ctx_.GetString(v, kn, w, k, &a.type);
+          if (k == "credentials") return ctx_.GetString(v, kn, w, k, &a.credentials);
+          if (k == "credentials_file") return ctx_.GetString(v, kn, w, k, &a.credentials_file);
+          return ctx_.UnknownField(kn, w, k);
+        });
+    a.credentials_file = JoinDir(base_dir_, a.credentials_file);
+    return st;
+  }
+  if (key == "bearer_token") return ctx_.GetString(value, key_node, where, key, bearer_token);
+  if (key == "bearer_token_file") {
+    absl::Status st = ctx_.GetString(value, key_node, where, key, &sc->bearer_token_file);
+    sc->bearer_token_file = JoinDir(base_dir_, sc->bearer_token_file);
+    return st;
+  }
+  if (key == "follow_redirects") {
+    return ctx_.GetBool(value, key_node, where, key, &sc->follow_redirects);
+  }
+  if (key == "enable_http2") return ctx_.GetBool(value, key_node, where, key, &sc->enable_http2);
+  if (Contains(kUnsupportedHttp, key)) {
+    return ctx_.Error(key_node, where, absl::StrCat(key, " is not supported"));
+  }
+  *handled = false;
+  return absl::OkStatus();
+}
+
+absl::Status Loader::LoadTLS(const YAML::Node& node, const std::string& where, TLSConfig* tls) {
+  if (node.IsNull()) return absl::OkStatus();
+  if (!node.IsMap()) return ctx_.Error(node, where, "tls_config must be a mapping");
+  absl::Status st = ctx_.ForEachField(
+      node, where, [&](const std::string& k, const YAML::Node& kn, const YAML::Node& v) {
+        if (k == "ca_file") return ctx_.GetString(v, kn, where, k, &tls->ca_file);
+        if (k == "cert_file") return ctx_.GetString(v, kn, where, k, &tls->cert_file);
+        if (k == "key_file") return ctx_.GetString(v, kn, where, k, &tls->key_file);
+        if (k == "server_name") return ctx_.GetString(v, kn, where, k, &tls->server_name);
+        if (k == "insecure_skip_verify") {
+          return ctx_.GetBool(v, kn, where, k, &tls->insecure_skip_verify);
+        }
+        if (k == "min_version" || k == "max_version") {
+          std::string* out = k == "min_version" ? &tls->min_version : &tls->max_version;
+          if (absl::Status s = ctx_.GetString(v, kn, where, k, out); !s.ok()) return s;
+          if (!out->empty() && *out != "TLS10" && *out != "TLS11" && *out != "TLS12" &&
+              *out != "TLS13") {
+            return ctx_.Error(kn, where, absl::StrFormat("%s: unknown TLS version: %s", k, *out));
+          }
+          return absl::OkStatus();
+        }
+        return ctx_.UnknownField(kn, where, k);
+      });
+  if (!st.ok()) return st;
+  tls->ca_file = JoinDir(base_dir_, tls->ca_file);
+  tls->cert_file = JoinDir(base_dir_, tls->cert_file);
+  tls->key_file = JoinDir(base_dir_, tls->key_file);
+  return absl::OkStatus();
+}
+
+absl::Status Loader::LoadRelabelRules(const YAML::Node& node, const std::string& where,
+                                      std::string_view field, std::vector<RelabelRule>* rules) {
+  if (node.IsNull()) return absl::OkStatus();
+  if (!node.IsSequence()) {
+    return ctx_.Error(node, where, absl::StrFormat("%s must be a list", field));
+  }
+  size_t index = 0;
+  for (const YAML::Node& item : node) {
+    const std::string w = absl::StrFormat("%s %s[%d]", where, field, index);
+    ++index;
+    if (item.IsNull()) {
+      return ctx_.Error(item, w,
+                        field == "relabel_configs"
+                            ? "empty or null target relabeling rule in scrape config"
+                            : "empty or null metric relabeling rule in scrape config");
+    }
+    if (!item.IsMap()) return ctx_.Error(item, w, "a relabel rule must be a mapping");
+    RelabelRule rule;
+    absl::Status st = ctx_.ForEachField(
+        item, w,
+        [&](const std::string& k, const YAML::Node& kn, const YAML::Node& v) -> absl::Status {
+          if (k == "source_labels") {
+            if (absl::Status s = ctx_.GetStringList(v, kn, w, k, &rule.source_labels); !s.ok()) {
+              return s;
+            }
+            for (const std::string& name : rule.source_labels) {
+              if (!tsdb::IsValidLabelName(name)) {
+                return ctx_.Error(
+                    kn, w,
+                    absl::StrFormat("source_labels: \"%s\" is not a valid label name", name));
+              }
+            }
+            return absl::OkStatus();
+          }
+          if (k == "separator") return ctx_.GetString(v, kn, w, k, &rule.separator);
+          if (k == "regex") return ctx_.GetString(v, kn, w, k, &rule.regex);
+          if (k == "modulus") return ctx_.GetUint(v, kn, w, k, &rule.modulus);
+          if (k == "target_label") return ctx_.GetString(v, kn, w, k, &rule.target_label);
+          if (k == "replacement") return ctx_.GetString(v, kn, w, k, &rule.replacement);
+          if (k == "action") {
+            if (v.IsNull()) return ctx_.Error(kn, w, "relabel action cannot be empty");
+            std::string name;
+            if (absl::Status s = ctx_.GetString(v, kn, w, k, &name); !s.ok()) return s;
+            absl::StatusOr<RelabelAction> action = ParseRelabelAction(name);
+            if (!action.ok()) return ctx_.Error(kn, w, std::string(action.status().message()));
+            rule.action = *action;
+            return absl::OkStatus();
+          }
+          return ctx_.UnknownField(kn, w, k);
+        });
+    if (!st.ok()) return st;
+    if (absl::Status s = rule.Compile(); !s.ok()) {
+      return ctx_.Error(item, w, std::string(s.message()));
+    }
+    rules->push_back(std::move(rule));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Loader::LoadStaticConfigs(const YAML::Node& node, const std::string& where,
+                                       std::vector<TargetGroup>* groups) {
+  if (node.IsNull()) return absl::OkStatus();
+  if (!node.IsSequence()) return ctx_.Error(node, where, "static_configs must be a list");
+  for (const YAML::Node& item : node) {
+    const std::string w = absl::StrFormat("%s static_configs[%d]", where, groups->size());
+    TargetGroup group;
+    group.source = absl::StrCat(groups->size());
+    if (absl::Status st = internal::DecodeTargetGroupYaml(ctx_, item, w, &group); !st.ok()) {
+      return st;
+    }
+    groups->push_back(std::move(group));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Loader::LoadFileSD(const YAML::Node& node, const std::string& where,
+                                std::vector<FileSDConfig>* configs) {
+  if (node.IsNull()) return absl::OkStatus();
+  if (!node.IsSequence()) return ctx_.Error(node, where, "file_sd_configs must be a list");
+  for (const YAML::Node& item : node) {
+    const std::string w = absl::StrFormat("%s file_sd_configs[%d]", where, configs->size());
+    FileSDConfig fc;
+    if (item.IsNull()) {
+      return ctx_.Error(item, w,
+                        "file service discovery config must contain at least one path name");
+    }
+    if (!item.IsMap()) return ctx_.Error(item, w, "a file_sd config must be a mapping");
+    absl::Status st = ctx_.ForEachField(
+        item, w, [&](const std::string& k, const YAML::Node& kn, const YAML::Node& v) {
+          if (k == "files") return ctx_.GetStringList(v, kn, w, k, &fc.files);
+          if (k == "refresh_interval") {
+            int64_t ms = 0;
+            absl::Status s = ctx_.GetDuration(v, kn, w, k, &ms);
+            if (s.ok() && !v.IsNull()) fc.refresh_interval_ms = ms;
+            return s;
+          }
+          return ctx_.UnknownField(kn, w, k);
+        });
+    if (!st.ok()) return st;
+    if (fc.files.empty()) {
+      return ctx_.Error(item, w,
+                        "file service discovery config must contain at least one path name");
+    }
+    for (std::string& f : fc.files) {
+      if (!IsValidFileSDPattern(f)) {
+        return ctx_.Error(item, w,
+                          absl::StrFormat("path name \"%s\" is not valid for file discovery", f));
+      }
+      f = JoinDir(base_dir_, f);
+    }
+    configs->push_back(std::move(fc));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+namespace internal {
+
+int YamlContext::Line(const YAML::Node& node) {
+  const YAML::Mark mark = node.Mark();
+  return mark.line >= 0 ? mark.line + 1 : 0;
+}
+
+absl::Status YamlContext::Parse(std::string_view text, YAML::Node* root) const {
+  try {
+    *root = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    const int line = e.mark.line >= 0 ? e.mark.line + 1 : 0;
+    return absl::InvalidArgumentError(
+        line > 0 ? absl::StrFormat("%s:%d: invalid YAML: %s", source, line, e.msg)
+                 : absl::StrFormat("%s: invalid YAML: %s", source, e.msg));
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(absl::StrFormat("%s: invalid YAML: %s", source, e.what()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status YamlContext::Error(const YAML::Node& node, std::string_view where,
+                                std::string_view message) const {
+  return ErrorAtLine(Line(node), where, message);
+}
+
+absl::Status YamlContext::ErrorAtLine(int line, std::string_view where,
+                                      std::string_view message) const {
+  std::string out = source;
+  if (line > 0) absl::StrAppend(&out, ":", line);
+  absl::StrAppend(&out, ": ");
+  if (!where.empty()) absl::StrAppend(&out, absl::string_view(where.data(), where.size()), ": ");
+  absl::StrAppend(&out, absl::string_view(message.data(), message.size()));
+  return absl::InvalidArgumentError(out);
+}
+
+absl::Status YamlContext::UnknownField(const YAML::Node& key_node, std::string_view where,
+                                       std::string_view key) const {
+  return Error(key_node, where, absl::StrFormat("unknown field \"%s\"", key));
+}
+
+absl::Status YamlContext::ForEachField(
+    const YAML::Node& map, std::string_view where,
+    const std::function<absl::Status(const std::string&, const YAML::Node&, const YAML::Node&)>& fn)
+    const {
+  std::set<std::string> seen;
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    // Copies: the iterator hands out a temporary pair (yaml-cpp nodes are shared handles).
+    const YAML::Node key = it->first;
+    const YAML::Node value = it->second;
+    if (!key.IsScalar()) return Error(key, where, "mapping keys must be strings");
+    const std::string name = key.Scalar();
+    if (!seen.insert(name).second) {
+      return Error(key, where, absl::StrFormat("field \"%s\" already set", name));
+    }
+    if (absl::Status st = fn(name, key, value); !st.ok()) return st;
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+const char* KindName(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Null:
+      return "null";
+    default:
+      return "a scalar";
+  }
+}
+
+// Whether a scalar was written plain (not quoted, no explicit tag): only those resolve to
+// booleans and numbers in YAML 1.1, as in Go's yaml.v2.
+bool IsPlain(const YAML::Node& n) { return n.Tag() == "?"; }
+}  // namespace
+
+absl::Status YamlContext::GetString(const YAML::Node& v, const YAML::Node& key,
+                                    std::string_view where, std::string_view field,
+                                    std::string* out) const {
+  if (v.IsNull()) {
+    out->clear();
+    return absl::OkStatus();
+  }
+  if (!v.IsScalar()) {
+    return Error(v.IsDefined() ? v : key, where,
+                 absl::StrFormat("%s: expected a string, got %s", field, KindName(v)));
+  }
+  *out = v.Scalar();
+  return absl::OkStatus();
+}
+
+absl::Status YamlContext::GetBool(const YAML::Node& v, const YAML::Node& key,
+                                  std::string_view where, std::string_view field, bool* out) const {
+  if (v.IsNull()) {
+    *out = false;
+    return absl::OkStatus();
+  }
+  if (v.IsScalar() && IsPlain(v)) {
+    static constexpr std::string_view kTrue[] = {"y",  "Y",  "yes",  "Yes",  "YES", "on",
+                                                 "On", "ON", "true", "True", "TRUE"};
+    static constexpr std::string_view kFalse[] = {"n",   "N",   "no",    "No",    "NO",   "off",
+                                                  "Off", "OFF", "false", "False", "FALSE"};
+    if (Contains(kTrue, v.Scalar())) {
+      *out = true;
+      return absl::OkStatus();
+    }
+    if (Contains(kFalse, v.Scalar())) {
+      *out = false;
+      return absl::OkStatus();
+    }
+  }
+  return Error(v, where,
+               v.IsScalar()
+                   ? absl::StrFormat("%s: \"%s\" is not a boolean", field, v.Scalar())
+                   : absl::StrFormat("%s: expected a boolean, got %s", field, KindName(v)));
+}
+
+absl::Status YamlContext::GetUint(const YAML::Node& v, const YAML::Node& key,
+                                  std::string_view where, std::string_view field,
+                                  uint64_t* out) const {
+  if (v.IsNull()) {
+    *out = 0;
+    return absl::OkStatus();
+  }
+  auto bad = [&]() {
+    return Error(
+        v, where,
+        v.IsScalar()
+            ? absl::StrFormat("%s: \"%s\" is not a non-negative integer", field, v.Scalar())
+            : absl::StrFormat("%s: expected an integer, got %s", field, KindName(v)));
+  };
+  if (!v.IsScalar() || !IsPlain(v)) return bad();
+  // YAML 1.1 integers as Go's yaml.v2 resolves them: an optional sign, '_' separators, and the
+  // prefixes 0x, 0o, 0b and a leading 0 for octal (strconv.ParseInt with base 0).
+  std::string s;
+  for (char c : v.Scalar()) {
+    if (c != '_') s.push_back(c);
+  }
+  std::string_view d = s;
+  bool neg = false;
+  if (!d.empty() && (d[0] == '+' || d[0] == '-')) {
+    neg = d[0] == '-';
+    d.remove_prefix(1);
+  }
+  int base = 10;
+  if (d.size() > 2 && d[0] == '0' && (d[1] == 'x' || d[1] == 'X')) {
+    base = 16, d.remove_prefix(2);
+  } else if (d.size() > 2 && d[0] == '0' && (d[1] == 'o' || d[1] == 'O')) {
+    base = 8, d.remove_prefix(2);
+  } else if (d.size() > 2 && d[0] == '0' && (d[1] == 'b' || d[1] == 'B')) {
+    base = 2, d.remove_prefix(2);
+  } else if (d.size() > 1 && d[0] == '0') {
+    base = 8, d.remove_prefix(1);
+  }
+  bool is_int = !d.empty();
+  uint64_t value = 0;
+  for (char c : d) {
+    int digit;
+    if (c >= '0' && c <= '9') {
+      digit = c - '0';
+    } else if (c >= 'a' && c <= 'f') {
+      digit = c - 'a' + 10;
+    } else if (c >= 'A' && c <= 'F') {
+      digit = c - 'A' + 10;
+    } else {
+      is_int = false;
+      break;
+    }
+    if (digit >= base) {
+      is_int = false;
+      break;
+    }
+    if (value > (UINT64_MAX - static_cast<uint64_t>(digit)) / static_cast<uint64_t>(base)) {
+      return Error(v, where, absl::StrFormat("%s: \"%s\" is out of range", field, v.Scalar()));
+    }
+    value = value * base + static_cast<uint64_t>(digit);
+  }
+  if (is_int) {
+    if (neg && value != 0) return bad();
+    *out = value;
+    return absl::OkStatus();
+  }
+  // A YAML float with an integral part only (yaml.v2 truncates floats into unsigned fields).
+  static const std::string_view kFloatChars = "0123456789.eE+-";
+  if (s.empty() || s.find_first_not_of(kFloatChars) != std::string::npos) return bad();
+  char* end = nullptr;
+  errno = 0;
+  const double f = std::strtod(s.c_str(), &end);
+  if (end != s.c_str() + s.size() || errno != 0 || !(f >= 0) || f >= 18446744073709551616.0) {
+    return bad();
+  }
+  *out = static_cast<uint64_t>(f);
+  return absl::OkStatus();
+}
+
+absl::Status YamlContext::GetDuration(const YAML::Node& v, const YAML::Node& key,
+                                      std::string_view where, std::string_view field,
+                                      int64_t* out_ms) const {
+  if (v.IsNull()) {
+    *out_ms = 0;
+    return absl::OkStatus();
+  }
+  if (!v.IsScalar()) {
+    return Error(v, where, absl::StrFormat("%s: expected a duration, got %s", field, KindName(v)));
+  }
+  absl::StatusOr<int64_t> ms = tsdb::ParseDurationMs(v.Scalar());
+  if (!ms.ok()) {
+    return Error(v, where, absl::StrFormat("%s: %s", field, ms.status().message()));
+  }
+  *out_ms = *ms;
+  return absl::OkStatus();
+}
+
+absl::Status YamlContext::GetStringList(const YAML::Node& v, const YAML::Node& key,
+                                        std::string_view where, std::string_view field,
+                                        std::vector<std::string>* out) const {
+  out->clear();
+  if (v.IsNull()) return absl::OkStatus();
+  if (!v.IsSequence()) {
+    return Error(v, where, absl::StrFormat("%s: expected a list, got %s", field, KindName(v)));
+  }
+  for (const YAML::Node& item : v) {
+    std::string s;
+    if (absl::Status st = GetString(item, key, where, field, &s); !st.ok()) return st;
+    out->push_back(std::move(s));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status YamlContext::GetParams(const YAML::Node& v, const YAML::Node& key,
+                                    std::string_view where, std::string_view field,
+                                    std::map<std::string, std::vector<std::string>>* out) const {
+  out->clear();
+  if (v.IsNull()) return absl::OkStatus();
+  if (!v.IsMap()) {
+    return Error(v, where, absl::StrFormat("%s: expected a mapping, got %s", field, KindName(v)));
+  }
+  const std::string w = absl::StrCat(absl::string_view(where.data(), where.size()), " ",
+                                     absl::string_view(field.data(), field.size()));
+  return ForEachField(v, w,
+                      [&](const std::string& k, const YAML::Node& kn, const YAML::Node& values) {
+                        std::vector<std::string> list;
+                        absl::Status st = GetStringList(values, kn, w, k, &list);
+                        (*out)[k] = std::move(list);
+                        return st;
+                      });
+}
+
+absl::Status YamlContext::GetLabels(const YAML::Node& v, const YAML::Node& key,
+                                    std::string_view where, std::string_view field,
+                                    bool validate_values, tsdb::Labels* out) const {
+  *out = tsdb::Labels();
+  if (v.IsNull()) return absl::OkStatus();
+  if (!v.IsMap()) {
+    return Error(v, where, absl::StrFormat("%s: expected a mapping, got %s", field, KindName(v)));
+  }
+  const std::string w = absl::StrCat(absl::string_view(where.data(), where.size()), " ",
+                                     absl::string_view(field.data(), field.size()));
+  std::vector<tsdb::Label> labels;
+  absl::Status st =
+      ForEachField(v, w, [&](const std::string& k, const YAML::Node& kn, const YAML::Node& value) {
+        if (!tsdb::IsValidLabelName(k)) {
+          return Error(kn, w, absl::StrFormat("\"%s\" is not a valid label name", k));
+        }
+        std::string s;
+        if (absl::Status st = GetString(value, kn, w, k, &s); !st.ok()) return st;
+        if (validate_values && !IsValidUtf8(s)) {
+          return Error(kn, w, absl::StrFormat("label %s: value is not valid UTF-8", k));
+        }
+        labels.push_back(tsdb::Label{k, std::move(s)});
+        return absl::OkStatus();
+      });
+  if (!st.ok()) return st;
+  *out = tsdb::Labels(std::move(labels));
+  return absl::OkStatus();
+}
+
+absl::Status DecodeTargetGroupYaml(const YamlContext& ctx, const YAML::Node& node,
+                                   std::string_view where, TargetGroup* group) {
+  if (node.IsNull()) return ctx.Error(node, where, "nil target group item found");
+  if (!node.IsMap()) return ctx.Error(node, where, "a target group must be a mapping");
+  return ctx.ForEachField(
+      node, where,
+      [&](const std::string& k, const YAML::Node& kn, const YAML::Node& v) -> absl::Status {
+        if (k == "targets") {
+          std::vector<std::string> targets;
+          if (absl::Status st = ctx.GetStringList(v, kn, where, k, &targets); !st.ok()) return st;
+          group->targets.clear();
+          for (std::string& t : targets) {
+            group->targets.push_back(tsdb::Labels({tsdb::Label{"__address__", std::move(t)}}));
+          }
+          return absl::OkStatus();
+        }
+        if (k == "labels") {
+          return ctx.GetLabels(v, kn, where, k, /*validate_values=*/false, &group->labels);
+        }
+        return ctx.UnknownField(kn, where, k);
+      });
+}
+
+bool IsValidUtf8String(std::string_view s) { return IsValidUtf8(s); }
+
+std::string JoinPath(std::string_view dir, const std::string& path) { return JoinDir(dir, path); }
+
+}  // namespace internal
+
+absl::Status CheckTargetAddress(std::string_view address) {
+  if (address.find('/') != std::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrFormat("\"%s\" is not a valid hostname", address));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Config> LoadConfigString(std::string_view yaml, std::string_view source_name,
+                                        std::string_view base_dir) {
+  Loader loader(source_name, base_dir);
+  try {
+    return loader.Load(yaml);
+  } catch (const std::exception& e) {
+    // yaml-cpp throws on misuse of nodes; every access above is type-checked first, so this is a
+    // last line of defence that keeps exceptions inside the module.
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: invalid configuration: %s", source_name, e.what()));
+  }
+}
+
+absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    const int err = errno;
+    std::string msg = absl::StrFormat("open %s: %s", path, std::strerror(err));
+    if (err == ENOENT) return absl::NotFoundError(msg);
+    if (err == EACCES) return absl::PermissionDeniedError(msg);
+    return absl::UnavailableError(msg);
+  }
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  if (in.bad()) return absl::UnavailableError(absl::StrFormat("read %s: I/O error", path));
+  std::string dir = ".";
+  if (size_t slash = path.rfind('/'); slash != std::string::npos) {
+    dir = slash == 0 ? "/" : path.substr(0, slash);
+  }
+  return LoadConfigString(buf.str(), path, dir);
+}
+
+}  // namespace scrape
