@@ -5,6 +5,7 @@
 #
 #   bench/scrape_load.sh [path/to/metrics-adapter]
 #   TARGETS=1000 SERIES=500 INTERVAL=15s MEASURE=120 bench/scrape_load.sh build/adapter/metrics-adapter
+#   SERVE_FLAGS="--scrape-threads 1" bench/scrape_load.sh    # extra flags for serve
 #
 # Steady state: the measurement starts after two full intervals (the first creates the series).
 set -euo pipefail
@@ -46,7 +47,8 @@ sim_pid=$!
 
 sleep 1
 "$bin" serve --storage-path "$work/data" --http-listen-address "127.0.0.1:$ma_port" \
-  --secure-port 0 --scrape-config "$work/scrape.yml" --log-level warn 2>"$work/serve.log" &
+  --secure-port 0 --scrape-config "$work/scrape.yml" --log-level warn ${SERVE_FLAGS:-} \
+  2>"$work/serve.log" &
 ma_pid=$!
 
 for _ in $(seq 1 100); do

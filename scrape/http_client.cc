@@ -243,7 +243,7 @@ class ClientImpl;
 
 class HttpClient::Impl {
  public:
-  explicit Impl(int threads) : work_(asio::make_work_guard(ioc_)) {
+  explicit Impl(int threads) : ioc_(std::max(1, threads)), work_(asio::make_work_guard(ioc_)) {
     for (int i = 0; i < std::max(1, threads); ++i) {
       threads_.emplace_back([this] { ioc_.run(); });
     }

@@ -241,8 +241,9 @@ IngestResult ScrapeIngester::Append(tsdb::Appender* app, std::string_view body,
   IngestResult result;
   ++iter_;
   seen_ = 0;
-  appended_ = 0;
-  cur_.clear();
+  continued_ = 0;
+  tracked_now_ = 0;
+  failed_pending_ = false;
   metadata_->BeginScrape();
   textparse::Parser parser(body, format);
   const tsdb::Labels kNoLabels;
@@ -285,8 +286,8 @@ IngestResult ScrapeIngester::Append(tsdb::Appender* app, std::string_view body,
     tsdb::SeriesRef ref = 0;
     tsdb::Labels labels;
     if (cached) {
-      if (it->second.last_iter != iter_) {
-        it->second.last_iter = iter_;
+      if (it->second.seen_iter != iter_) {
+        it->second.seen_iter = iter_;
         ++seen_;
       }
       if (it->second.ref == 0) continue;  // dropped by relabelling
@@ -298,7 +299,9 @@ IngestResult ScrapeIngester::Append(tsdb::Appender* app, std::string_view body,
         break;
       }
       if (!*built) {
-        cache_.emplace(std::string(e.series_text), CacheEntry{0, iter_});
+        CacheEntry dropped;
+        dropped.seen_iter = iter_;
+        cache_.emplace(std::string(e.series_text), dropped);
         ++seen_;
         continue;
       }
@@ -311,14 +314,9 @@ IngestResult ScrapeIngester::Append(tsdb::Appender* app, std::string_view body,
     }
     if (over_limit) continue;
 
-    // When this series was last appended; one lookup serves the duplicate check and the update.
-    uint64_t* last = nullptr;
-    if (ref != 0) {
-      last = &appended_iter_.try_emplace(ref, 0).first->second;
-      if (*last == iter_) {
-        ++result.duplicates_in_body;  // the first sample of the series wins
-        continue;
-      }
+    if (cached && it->second.appended_iter == iter_) {
+      ++result.duplicates_in_body;  // the first sample of the series wins
+      continue;
     }
 
     absl::StatusOr<tsdb::SeriesRef> appended =
@@ -333,7 +331,6 @@ IngestResult ScrapeIngester::Append(tsdb::Appender* app, std::string_view body,
       }
       appended = app->Append(0, labels, ts, e.value);
       if (appended.ok()) it->second.ref = *appended;
-      last = nullptr;  // the ref changed
     }
     if (!appended.ok()) {
       if (CountRejection(appended.status(), &result)) continue;
@@ -341,22 +338,23 @@ IngestResult ScrapeIngester::Append(tsdb::Appender* app, std::string_view body,
                                   absl::StrCat("line ", e.line, ": ", appended.status().message()));
       break;
     }
-    ref = *appended;
-    if (last == nullptr) {
-      last = &appended_iter_.try_emplace(ref, 0).first->second;
-      if (*last == iter_) {
-        // Another spelling of a series already appended: the storage keeps the first sample.
-        ++result.duplicates_in_body;
-        continue;
-      }
-    }
-    *last = iter_;
-    ++appended_;
-    if (!explicit_ts) cur_.push_back(ref);
     if (!cached) {
-      cache_.emplace(std::string(e.series_text), CacheEntry{ref, iter_});
+      // Another spelling of a label set seen before gets its own entry with the same ref; the
+      // storage keeps the first sample of a timestamp, so the first spelling wins there too.
+      it = cache_.emplace(std::string(e.series_text), CacheEntry{}).first;
+      it->second.ref = *appended;
+      it->second.seen_iter = iter_;
       ++seen_;
       ++result.series_added;
+    }
+    CacheEntry& entry = it->second;
+    if (last_success_iter_ != 0 && entry.tracked_iter == last_success_iter_) ++continued_;
+    entry.appended_iter = iter_;
+    if (!explicit_ts) {
+      // Series with their own timestamps get no staleness markers, as in Prometheus.
+      entry.prev_tracked_iter = entry.tracked_iter;
+      entry.tracked_iter = iter_;
+      ++tracked_now_;
     }
   }
 
@@ -364,46 +362,64 @@ IngestResult ScrapeIngester::Append(tsdb::Appender* app, std::string_view body,
     result.error = absl::ResourceExhaustedError("sample limit exceeded");
   }
   if (!result.error.ok()) {
-    // Forget what this failed scrape added if the cache is growing out of bounds (a target with
-    // ever-changing series whose scrapes keep failing).
-    if (cache_.size() > 2 * successful_size_ + 1000) Flush();
+    failed_pending_ = true;
     return result;
   }
-  MarkStale(app, t, &result);
-  prev_.swap(cur_);
-  cur_.clear();
-  metadata_->EndScrape();
-  Flush();
+  // Staleness markers for the series of the last successful scrape that this one did not
+  // append, and the cache entries this scrape did not see dropped: one pass, skipped in the
+  // steady state where the counts say there is nothing to do.
+  if (continued_ != prev_tracked_ || seen_ != cache_.size()) {
+    for (auto c = cache_.begin(); c != cache_.end();) {
+      CacheEntry& entry = c->second;
+      if (last_success_iter_ != 0 && entry.ref != 0 && entry.tracked_iter == last_success_iter_ &&
+          entry.appended_iter != iter_) {
+        AppendStale(app, entry.ref, t, &result);
+      }
+      if (entry.seen_iter != iter_) {
+        cache_.erase(c++);
+      } else {
+        ++c;
+      }
+    }
+  }
+  seen_ = cache_.size();
   successful_size_ = cache_.size();
+  prev_tracked_ = tracked_now_;
+  last_success_iter_ = iter_;
+  metadata_->EndScrape();
   return result;
 }
 
-void ScrapeIngester::MarkStale(tsdb::Appender* app, int64_t t, IngestResult* result) {
+void ScrapeIngester::AppendStale(tsdb::Appender* app, tsdb::SeriesRef ref, int64_t t,
+                                 IngestResult* result) {
   const tsdb::Labels kNoLabels;
-  for (tsdb::SeriesRef ref : prev_) {
-    auto it = appended_iter_.find(ref);
-    if (it != appended_iter_.end() && it->second == iter_) continue;
-    absl::StatusOr<tsdb::SeriesRef> r = app->Append(ref, kNoLabels, t, StaleNaN());
-    // Out of order or duplicate: the series came back elsewhere meanwhile; nothing to mark.
-    if (r.ok()) ++result->stale_markers;
-  }
-}
-
-void ScrapeIngester::Flush() {
-  if (seen_ != cache_.size()) {
-    absl::erase_if(cache_, [this](const auto& kv) { return kv.second.last_iter != iter_; });
-  }
-  if (appended_iter_.size() != appended_) {
-    absl::erase_if(appended_iter_, [this](const auto& kv) { return kv.second != iter_; });
-  }
-  seen_ = cache_.size();
+  absl::StatusOr<tsdb::SeriesRef> r = app->Append(ref, kNoLabels, t, StaleNaN());
+  // Out of order or duplicate: the series came back elsewhere meanwhile; nothing to mark.
+  if (r.ok()) ++result->stale_markers;
 }
 
 IngestResult ScrapeIngester::AppendFailure(tsdb::Appender* app, int64_t t) {
   IngestResult result;
-  ++iter_;  // nothing is appended in this iteration: every tracked series is stale
-  MarkStale(app, t, &result);
-  prev_.clear();
+  if (last_success_iter_ != 0) {
+    for (auto c = cache_.begin(); c != cache_.end();) {
+      CacheEntry& entry = c->second;
+      // A failed Append of this iteration may have moved tracked_iter on; what counts is
+      // whether the series was tracked by the last successful scrape.
+      uint64_t tracked = failed_pending_ && entry.tracked_iter == iter_ ? entry.prev_tracked_iter
+                                                                        : entry.tracked_iter;
+      if (entry.ref != 0 && tracked == last_success_iter_) AppendStale(app, entry.ref, t, &result);
+      ++c;
+    }
+  }
+  // Forget what failed scrapes added if the cache grows out of bounds (a target with
+  // ever-changing series whose scrapes keep failing).
+  if (cache_.size() > 2 * successful_size_ + 1000) cache_.clear();
+  // Nothing is tracked any more: the next successful scrape starts afresh.
+  last_success_iter_ = 0;
+  prev_tracked_ = 0;
+  failed_pending_ = false;
+  ++iter_;
+  seen_ = 0;
   return result;
 }
 

@@ -139,19 +139,24 @@ class ScrapeIngester {
   IngestResult AppendEndOfRun(tsdb::Appender* app, int64_t t);
 
   // Whether a scrape has been appended since the last end of run (markers are then due).
-  bool has_series() const { return !prev_.empty() || report_appended_; }
+  bool has_series() const {
+    return (last_success_iter_ != 0 && prev_tracked_ > 0) || report_appended_;
+  }
   size_t cache_size() const { return cache_.size(); }
   const std::shared_ptr<TargetMetadata>& metadata() const { return metadata_; }
 
  private:
+  // Iterations count the scrapes (Append calls); 0 is "never".
   struct CacheEntry {
-    tsdb::SeriesRef ref = 0;  // 0: dropped by relabelling
-    uint64_t last_iter = 0;   // the last scrape that exposed it
+    tsdb::SeriesRef ref = 0;         // 0: dropped by relabelling
+    uint64_t seen_iter = 0;          // the last scrape that exposed it
+    uint64_t appended_iter = 0;      // the last scrape that appended a sample of it
+    uint64_t tracked_iter = 0;       // the last scrape that appended it without a timestamp
+    uint64_t prev_tracked_iter = 0;  // tracked_iter before that scrape
   };
   // Builds the labels of the current entry; false when relabelling dropped the series.
   absl::StatusOr<bool> BuildLabels(const textparse::Entry& entry, tsdb::Labels* out);
-  void MarkStale(tsdb::Appender* app, int64_t t, IngestResult* result);
-  void Flush();
+  void AppendStale(tsdb::Appender* app, tsdb::SeriesRef ref, int64_t t, IngestResult* result);
 
   IngestSettings settings_;
   std::shared_ptr<TargetMetadata> metadata_;
@@ -159,15 +164,17 @@ class ScrapeIngester {
   std::vector<tsdb::Label> scratch_;
 
   uint64_t iter_ = 0;
-  // series_text -> ref (0 = dropped); entries a successful scrape did not see are flushed.
+  // series_text -> ref and the scrape's bookkeeping; one lookup per sample does it all (a
+  // second table keyed by ref would cost another cache miss per sample). Entries a successful
+  // scrape did not see are dropped.
   absl::flat_hash_map<std::string, CacheEntry> cache_;
-  size_t seen_ = 0;             // cache entries seen by the current scrape
-  size_t appended_ = 0;         // refs appended by the current scrape
-  size_t successful_size_ = 0;  // cache size after the last successful scrape
-  // ref -> the iteration that last appended it (duplicate detection, staleness).
-  absl::flat_hash_map<tsdb::SeriesRef, uint64_t> appended_iter_;
-  std::vector<tsdb::SeriesRef> prev_;  // tracked series of the last successful scrape
-  std::vector<tsdb::SeriesRef> cur_;
+  uint64_t last_success_iter_ = 0;  // 0 after a failure: nothing is tracked
+  size_t prev_tracked_ = 0;         // entries tracked by the last successful scrape
+  size_t continued_ = 0;            // of those, appended again by the current scrape
+  size_t tracked_now_ = 0;          // entries tracked by the current scrape
+  size_t seen_ = 0;                 // cache entries seen by the current scrape
+  size_t successful_size_ = 0;      // cache size after the last successful scrape
+  bool failed_pending_ = false;     // Append failed; AppendFailure is due
   tsdb::SeriesRef report_refs_[5] = {0, 0, 0, 0, 0};
   bool report_appended_ = false;
 };

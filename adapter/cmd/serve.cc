@@ -197,7 +197,8 @@ int RunServe(std::vector<std::string> args) {
                {"http-listen-address", options.listen_address},
                {"secure-port", std::to_string(options.secure_port)},
                {"log-level", options.log_level},
-               {"scrape-config", options.scrape_config}};
+               {"scrape-config", options.scrape_config},
+               {"scrape-threads", std::to_string(options.scrape_threads)}};
   ctx.metadata = api::NewScrapeMetadataSource(
       [&ctx]() -> const scrape::MetadataStore* { return ctx.scrape.load(); });
   std::mutex reload_mu;  // SIGHUP and POST /-/reload, one at a time
@@ -260,6 +261,7 @@ int RunServe(std::vector<std::string> args) {
   std::unique_ptr<scrape::Manager> manager;
   if (scrape_config) {
     scrape::ManagerOptions manager_options;
+    manager_options.threads = options.scrape_threads;
     manager_options.user_agent = absl::StrCat("metrics-adapter/", kVersion);
     manager_options.log = LogScrapeEvent;
     manager = std::make_unique<scrape::Manager>(db->get(), std::move(manager_options));

@@ -30,6 +30,9 @@ void RegisterServeFlags(cli::FlagSet* flags, ServeOptions* o) {
                 "Prometheus configuration file whose scrape_configs are\n"
                 "scraped into the storage; reloaded on SIGHUP and on\n"
                 "POST /-/reload. Empty: no scraping.");
+  flags->Int("scrape-threads", &o->scrape_threads, 2,
+             "Threads that run every scrape (an event loop, not a\n"
+             "thread per target).");
 }
 
 absl::StatusOr<int64_t> ParseWalFsync(std::string_view text) {
@@ -64,6 +67,10 @@ absl::Status ValidateServeOptions(ServeOptions* o) {
   if (o->secure_port < 0 || o->secure_port > 65535) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid value \"", o->secure_port, "\" for --secure-port: not in 0..65535"));
+  }
+  if (o->scrape_threads < 1 || o->scrape_threads > 64) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid value \"", o->scrape_threads,
+                                                   "\" for --scrape-threads: not in 1..64"));
   }
   if (absl::StatusOr<LogLevel> level = ParseLogLevel(o->log_level); !level.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -29,10 +29,12 @@ struct ServeOptions {
   std::string log_level;
   // Prometheus-format scrape configuration (scrape/config.h); empty = no scraping.
   std::string scrape_config;
+  // Threads of the scrapers' event loop (every target's HTTP client and scrape loop).
+  int scrape_threads = 2;
 };
 
 // Registers --storage-path, --retention, --wal-fsync, --http-listen-address, --secure-port,
-// --log-level and --scrape-config with their defaults.
+// --log-level, --scrape-config and --scrape-threads with their defaults.
 void RegisterServeFlags(cli::FlagSet* flags, ServeOptions* options);
 
 // "always" -> 0 (fsync every commit), "never" -> -1, a positive duration ("1s", "500ms") -> it in
