@@ -19,6 +19,7 @@ constexpr Command kCommands[] = {
     {"version", "Print the version.", adapter::RunVersion},
     {"check-config", "Validate configuration files.", adapter::RunCheckConfig},
     {"query", "Evaluate a PromQL expression over a storage directory.", adapter::RunQuery},
+    {"explain", "Show how one Kubernetes metrics API request is answered.", adapter::RunExplain},
     {"promql-test", "Run PromQL test scripts against the query engine.", adapter::RunPromqlTest},
 };
 

@@ -1,15 +1,18 @@
 // The scrape path without the network: the exposition parser alone, and parse + ScrapeIngester
 // appending into a tsdb::DB (the work a scrape loop does per scrape), on a real node_exporter body
-// (tests/scrape/testdata/node_exporter.prom) and on a synthetic body of 1M sample lines.
+// (bench/testdata/node_exporter.prom, see bench/testdata/README.md) and on a synthetic body of 1M
+// sample lines, in the text format and, for the synthetic body, in OpenMetrics too (the format
+// the scraper asks for first).
 //
-// Reported per benchmark: bytes_per_second (MB/s of exposition text) and items_per_second
+// Reported per benchmark: bytes_per_second (exposition text; printed in MiB/s) and items_per_second
 // (samples/s). The *Append benchmarks measure the steady state: the series exist and the scrape
 // cache is warm (one scrape is appended before timing), each iteration is one more scrape 15 s
 // later, committed with the WAL on (no fsync).
 //
 //   scrape_bench --benchmark_min_time=2
 //
-// Figures are recorded in docs/scraping.md.
+// The testdata is found relative to this source file, or under $MA_SOURCE_ROOT.
+// Figures are recorded in docs/benchmarks.md ("Scraper").
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -34,7 +37,7 @@ std::string ReadNodeExporterBody() {
   roots.push_back(fs::path(__FILE__).parent_path().parent_path());
   roots.emplace_back(".");
   for (const fs::path& root : roots) {
-    std::ifstream in(root / "tests/scrape/testdata/node_exporter.prom", std::ios::binary);
+    std::ifstream in(root / "bench/testdata/node_exporter.prom", std::ios::binary);
     if (in) return std::string(std::istreambuf_iterator<char>(in), {});
   }
   return "";
@@ -45,30 +48,40 @@ const std::string& NodeExporterBody() {
   return body;
 }
 
-// 1M sample lines: 100 families (a counter and a histogram shape) with typical label sets,
-// ~75 bytes a line.
-const std::string& SyntheticBody() {
-  static const std::string body = [] {
-    std::string out;
-    out.reserve(80 << 20);
-    int lines = 0;
-    for (int f = 0; f < 100 && lines < 1'000'000; ++f) {
-      absl::StrAppend(&out, "# HELP app_requests_", f, "_total Requests handled.\n",
-                      "# TYPE app_requests_", f, "_total counter\n");
-      for (int i = 0; i < 10'000; ++i, ++lines) {
-        absl::StrAppend(&out, "app_requests_", f, "_total{code=\"", 200 + i % 5,
-                        "\",handler=\"/api/v1/h", i / 5 % 100, "\",pod=\"p", i / 500, "\"} ",
-                        1000 + i * 7, ".5\n");
-      }
+// 1M sample lines: 100 counter families of 10,000 series each with typical label sets (status
+// code, handler, pod), ~73 bytes a line. OpenMetrics spells the same samples with the family
+// name in HELP/TYPE (no "_total") and ends with "# EOF".
+std::string MakeSyntheticBody(scrape::textparse::Format format) {
+  const bool om = format == scrape::textparse::Format::kOpenMetrics;
+  std::string out;
+  out.reserve(80 << 20);
+  for (int f = 0; f < 100; ++f) {
+    const std::string family = absl::StrCat("app_requests_", f, om ? "" : "_total");
+    absl::StrAppend(&out, "# HELP ", family, " Requests handled.\n", "# TYPE ", family,
+                    " counter\n");
+    for (int i = 0; i < 10'000; ++i) {
+      absl::StrAppend(&out, "app_requests_", f, "_total{code=\"", 200 + i % 5,
+                      "\",handler=\"/api/v1/h", i / 5 % 100, "\",pod=\"p", i / 500, "\"} ",
+                      1000 + i * 7, ".5\n");
     }
-    return out;
-  }();
+  }
+  if (om) out += "# EOF\n";
+  return out;
+}
+
+const std::string& SyntheticBody() {
+  static const std::string body = MakeSyntheticBody(scrape::textparse::Format::kPrometheusText);
+  return body;
+}
+
+const std::string& SyntheticOpenMetricsBody() {
+  static const std::string body = MakeSyntheticBody(scrape::textparse::Format::kOpenMetrics);
   return body;
 }
 
 void Parse(benchmark::State& state, const std::string& body, scrape::textparse::Format format) {
   if (body.empty()) {
-    state.SkipWithError("tests/scrape/testdata/node_exporter.prom not found (set MA_SOURCE_ROOT)");
+    state.SkipWithError("bench/testdata/node_exporter.prom not found (set MA_SOURCE_ROOT)");
     return;
   }
   int64_t samples = 0;
@@ -91,9 +104,10 @@ void Parse(benchmark::State& state, const std::string& body, scrape::textparse::
   state.SetItemsProcessed(samples);
 }
 
-void ParseAndAppend(benchmark::State& state, const std::string& body) {
+void ParseAndAppend(benchmark::State& state, const std::string& body,
+                    scrape::textparse::Format format) {
   if (body.empty()) {
-    state.SkipWithError("tests/scrape/testdata/node_exporter.prom not found (set MA_SOURCE_ROOT)");
+    state.SkipWithError("bench/testdata/node_exporter.prom not found (set MA_SOURCE_ROOT)");
     return;
   }
   std::string dir = (fs::temp_directory_path() / "ma-scrape-bench-XXXXXX").string();
@@ -115,8 +129,7 @@ void ParseAndAppend(benchmark::State& state, const std::string& body) {
     int64_t t = 1'700'000'000'000;
     auto scrape_once = [&]() -> uint64_t {
       std::unique_ptr<tsdb::Appender> app = (*db)->NewAppender();
-      scrape::IngestResult r =
-          ingester.Append(app.get(), body, scrape::textparse::Format::kPrometheusText, t);
+      scrape::IngestResult r = ingester.Append(app.get(), body, format, t);
       t += 15'000;
       if (!r.error.ok() || !app->Commit().ok()) return 0;
       return r.added;
@@ -145,13 +158,18 @@ void BM_ParseSynthetic1M(benchmark::State& state) {
 }
 BENCHMARK(BM_ParseSynthetic1M)->Unit(benchmark::kMillisecond);
 
+void BM_ParseSynthetic1MOpenMetrics(benchmark::State& state) {
+  Parse(state, SyntheticOpenMetricsBody(), scrape::textparse::Format::kOpenMetrics);
+}
+BENCHMARK(BM_ParseSynthetic1MOpenMetrics)->Unit(benchmark::kMillisecond);
+
 void BM_ParseAndAppendNodeExporter(benchmark::State& state) {
-  ParseAndAppend(state, NodeExporterBody());
+  ParseAndAppend(state, NodeExporterBody(), scrape::textparse::Format::kPrometheusText);
 }
 BENCHMARK(BM_ParseAndAppendNodeExporter)->Unit(benchmark::kMicrosecond);
 
 void BM_ParseAndAppendSynthetic1M(benchmark::State& state) {
-  ParseAndAppend(state, SyntheticBody());
+  ParseAndAppend(state, SyntheticBody(), scrape::textparse::Format::kPrometheusText);
 }
 BENCHMARK(BM_ParseAndAppendSynthetic1M)->Unit(benchmark::kMillisecond);
 

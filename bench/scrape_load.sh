@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Whole-process CPU of `metrics-adapter serve` scraping TARGETS targets of SERIES series each every
 # INTERVAL, against the target simulator (bench/scrape_target_sim.py, one port, the targets differ
-# by a label). Prints the CPU used over MEASURE seconds of steady state as a share of one core.
+# by a label). Prints the CPU used over MEASURE seconds of steady state as a share of one core:
+# the serve process's user + system time (all its threads, from /proc/PID/stat) divided by the
+# wall time of the window, which other load on the machine does not inflate. The simulator's own
+# CPU is not counted.
 #
-#   bench/scrape_load.sh [path/to/metrics-adapter]
-#   TARGETS=1000 SERIES=500 INTERVAL=15s MEASURE=120 bench/scrape_load.sh build/adapter/metrics-adapter
+#   bench/scrape_load.sh [path/to/metrics-adapter]     # default: build/release/adapter/...
+#   TARGETS=1000 SERIES=500 INTERVAL=15s MEASURE=120 bench/scrape_load.sh build/release/adapter/metrics-adapter
 #   SERVE_FLAGS="--scrape-threads 1" bench/scrape_load.sh    # extra flags for serve
 #
 # Steady state: the measurement starts after two full intervals (the first creates the series).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-bin=${1:-$here/../build/adapter/metrics-adapter}
+bin=${1:-$here/../build/release/adapter/metrics-adapter}
 targets=${TARGETS:-1000}
 series=${SERIES:-500}
 interval=${INTERVAL:-15s}

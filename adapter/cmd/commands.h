@@ -17,6 +17,7 @@
 
 #include "absl/status/status.h"
 #include "adapter/http/server.h"
+#include "promql/engine.h"
 
 // The build may set the version with -DMETRICS_ADAPTER_VERSION="\"x.y.z\"".
 #ifndef METRICS_ADAPTER_VERSION
@@ -51,6 +52,8 @@ int RunCheckConfig(std::vector<std::string> args);
 int RunPromqlTest(std::vector<std::string> args);
 // metrics-adapter query: evaluates one PromQL expression over a storage directory (query.cc).
 int RunQuery(std::vector<std::string> args);
+// metrics-adapter explain: what serving one metrics API request does (explain.cc).
+int RunExplain(std::vector<std::string> args);
 
 // What the handlers of the plain listener share with RunServe. Outlives the server.
 struct ServeContext {
@@ -63,6 +66,8 @@ struct ServeContext {
   int64_t start_time_ns = 0;  // Unix nanoseconds; 0 = when the router was built
   int64_t retention_ms = 0;
   std::map<std::string, std::string> flags;  // /api/v1/status/flags: name -> value in effect
+  // Limits of every query (--query-timeout, --query-lookback-delta, --query-max-samples).
+  promql::EngineOptions engine;
   // Source of /api/v1/metadata; null: the endpoint answers {}.
   std::shared_ptr<const api::MetadataSource> metadata;
 
@@ -73,6 +78,10 @@ struct ServeContext {
   std::atomic<scrape::Manager*> scrape{nullptr};
   std::function<absl::Status()> reload;
   std::atomic<int> scrape_reload_successful{-1};
+
+  // More self metrics for /metrics (the Kubernetes metrics APIs'); set before the router is
+  // built, may be null.
+  std::function<void(std::string*)> append_metrics;
 };
 
 // The plain listener's routes, in one place so that later endpoints (the Prometheus query API)

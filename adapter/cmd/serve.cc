@@ -29,10 +29,13 @@
 #include "absl/strings/str_cat.h"
 #include "adapter/api/query_api.h"
 #include "adapter/api/targets_api.h"
+#include "adapter/apiserver/explain.h"
 #include "adapter/cli/duration.h"
 #include "adapter/cli/flags.h"
 #include "adapter/cmd/commands.h"
 #include "adapter/cmd/log.h"
+#include "adapter/cmd/metrics_server.h"
+#include "adapter/cmd/secure_serving.h"
 #include "adapter/cmd/self_metrics.h"
 #include "adapter/cmd/serve_options.h"
 #include "adapter/http/server.h"
@@ -53,6 +56,7 @@ void AddQueryApiRoutes(http::Router* router, ServeContext* ctx) {
   api::QueryApiOptions options;
   options.db = [ctx] { return ctx->db.load(); };
   options.metadata = ctx->metadata;
+  options.engine = ctx->engine;
   options.build.version = kVersion;
   options.start_time_ns = ctx->start_time_ns;
   options.retention_ms = ctx->retention_ms;
@@ -98,7 +102,7 @@ void AddScrapeRoutes(http::Router* router, ServeContext* ctx) {
   router->Handle("/-/reload", [ctx](const http::Request& req) {
     if (auto denied = http::CheckMethod(req, {"POST", "PUT"})) return *denied;
     if (!ctx->reload) {
-      return http::Response::Text("no scrape configuration to reload (no --scrape-config)\n");
+      return http::Response::Text("no configuration to reload (no --scrape-config, no --config)\n");
     }
     absl::Status st = ctx->reload();
     if (!st.ok()) {
@@ -136,6 +140,7 @@ http::Router BuildServeRouter(ServeContext* ctx) {
                "Whether the last scrape configuration (re)load attempt was successful.");
       w.Sample("metrics_adapter_scrape_config_last_reload_successful", reloaded);
     }
+    if (ctx->append_metrics) ctx->append_metrics(&res.body);
     return res;
   });
   AddQueryApiRoutes(&router, ctx);
@@ -150,6 +155,8 @@ int RunServe(std::vector<std::string> args) {
                      "HTTP. Stops cleanly on SIGTERM or SIGINT.");
   ServeOptions options;
   RegisterServeFlags(&flags, &options);
+  SecureServingOptions secure_options;
+  RegisterSecureServingFlags(&flags, &secure_options);
   std::vector<std::string> rest;
   if (std::optional<int> exit_code = flags.ParseCommand(args, &rest)) return *exit_code;
   if (!rest.empty()) {
@@ -158,6 +165,10 @@ int RunServe(std::vector<std::string> args) {
     return 2;
   }
   if (absl::Status s = ValidateServeOptions(&options); !s.ok()) {
+    std::cerr << "Error: " << s.message() << "\n";
+    return 2;
+  }
+  if (absl::Status s = ValidateSecureServingOptions(secure_options); !s.ok()) {
     std::cerr << "Error: " << s.message() << "\n";
     return 2;
   }
@@ -191,6 +202,9 @@ int RunServe(std::vector<std::string> args) {
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
   ctx.retention_ms = options.retention_ms;
+  ctx.engine.timeout_ms = options.query_timeout_ms;
+  ctx.engine.lookback_delta_ms = options.query_lookback_delta_ms;
+  ctx.engine.max_samples = options.query_max_samples;
   ctx.flags = {{"storage-path", options.storage_path},
                {"retention", cli::FormatDurationMs(options.retention_ms)},
                {"wal-fsync", options.wal_fsync},
@@ -198,7 +212,15 @@ int RunServe(std::vector<std::string> args) {
                {"secure-port", std::to_string(options.secure_port)},
                {"log-level", options.log_level},
                {"scrape-config", options.scrape_config},
-               {"scrape-threads", std::to_string(options.scrape_threads)}};
+               {"scrape-threads", std::to_string(options.scrape_threads)},
+               {"query.timeout", cli::FormatDurationMs(options.query_timeout_ms)},
+               {"query.lookback-delta", cli::FormatDurationMs(options.query_lookback_delta_ms)},
+               {"query.max-samples", std::to_string(options.query_max_samples)},
+               {"config", options.config},
+               {"enable-external-metrics", options.enable_external_metrics ? "true" : "false"},
+               {"metrics-max-age", cli::FormatDurationMs(options.metrics_max_age_ms)},
+               {"bind-address", secure_options.bind_address},
+               {"cert-dir", secure_options.cert_dir}};
   ctx.metadata = api::NewScrapeMetadataSource(
       [&ctx]() -> const scrape::MetadataStore* { return ctx.scrape.load(); });
   std::mutex reload_mu;  // SIGHUP and POST /-/reload, one at a time
@@ -223,9 +245,34 @@ int RunServe(std::vector<std::string> args) {
       return st;
     };
   }
+  MetricsServerOptions metrics_options;
+  metrics_options.config_path = options.config;
+  metrics_options.enable_external_metrics = options.enable_external_metrics;
+  metrics_options.metrics_max_age_ms = options.metrics_max_age_ms;
+  absl::StatusOr<std::unique_ptr<MetricsServer>> metrics_server =
+      MetricsServer::Create(&ctx, metrics_options);
+  if (!metrics_server.ok()) {
+    LogError("cannot load the rules configuration",
+             {{"file", options.config}, {"err", StatusText(metrics_server.status())}});
+    return 1;
+  }
+  ctx.append_metrics = [m = metrics_server->get()](std::string* out) { m->AppendMetrics(out); };
+  if (!options.config.empty()) {
+    // POST /-/reload and SIGHUP reload the rules too.
+    ctx.reload = [scrape_reload = std::move(ctx.reload),
+                  m = metrics_server->get()]() -> absl::Status {
+      absl::Status st = scrape_reload ? scrape_reload() : absl::OkStatus();
+      absl::Status rules = m->Reload();
+      return st.ok() ? rules : st;
+    };
+  }
   http::ServerOptions server_options;
   server_options.log = [](std::string_view msg) { LogWarn(msg, {{"component", "http"}}); };
-  http::Server server(std::move(server_options), BuildServeRouter(&ctx));
+  http::Router plain_router = BuildServeRouter(&ctx);
+  plain_router.Handle("/debug/explain", [m = metrics_server->get()](const http::Request& req) {
+    return apiserver::ExplainHandler(*m->api(), req);
+  });
+  http::Server server(server_options, std::move(plain_router));
   absl::StatusOr<int> port = server.Listen(options.listen_address);
   if (!port.ok()) {
     LogError("cannot start the HTTP server", {{"err", StatusText(port.status())}});
@@ -237,10 +284,37 @@ int RunServe(std::vector<std::string> args) {
   }
   LogInfo("listening for HTTP",
           {{"address", options.listen_address}, {"port", std::to_string(*port)}});
+  // The Kubernetes metrics APIs over HTTPS. Without a Kubernetes API to delegate
+  // authentication to, requests are served anonymously.
+  std::unique_ptr<http::Server> secure_server;
   if (options.secure_port != 0) {
-    LogInfo("the HTTPS Kubernetes API is not available yet; --secure-port is ignored",
-            {{"secure_port", std::to_string(options.secure_port)}});
+    bool generated = false;
+    absl::StatusOr<http::TlsConfig> tls = BuildTlsConfig(secure_options, &generated);
+    if (!tls.ok()) {
+      LogError("cannot set up TLS for the secure port", {{"err", StatusText(tls.status())}});
+      server.Stop(kShutdownGrace);
+      return 1;
+    }
+    if (generated) {
+      LogInfo("generated a self-signed serving certificate",
+              {{"cert", tls->cert_file}, {"key", tls->key_file}});
+    }
+    secure_server =
+        std::make_unique<http::Server>(server_options, (*metrics_server)->BuildRouter());
+    const std::string address = SecureListenAddress(secure_options, options.secure_port);
+    absl::StatusOr<int> secure_port = secure_server->Listen(address, &*tls);
+    absl::Status started = secure_port.ok() ? secure_server->Start() : secure_port.status();
+    if (!started.ok()) {
+      LogError("cannot start the HTTPS server", {{"err", StatusText(started)}});
+      server.Stop(kShutdownGrace);
+      return 1;
+    }
+    LogInfo(
+        "serving the Kubernetes metrics APIs over HTTPS; no Kubernetes API to delegate "
+        "authentication to, so requests are allowed anonymously",
+        {{"address", address}, {"port", std::to_string(*secure_port)}});
   }
+  (*metrics_server)->Start();
 
   tsdb::DBOptions db_options;
   db_options.retention_ms = options.retention_ms;
@@ -282,16 +356,14 @@ int RunServe(std::vector<std::string> args) {
   while (true) {
     sigwait(&signals, &signal_number);
     if (signal_number != SIGHUP) break;
-    if (ctx.reload) {
-      LogInfo("received SIGHUP, reloading the scrape configuration");
-      ctx.reload().IgnoreError();  // logged by reload
-    } else {
-      LogInfo("received SIGHUP; there is no --scrape-config to reload");
-    }
+    LogInfo("received SIGHUP, reloading the configuration");
+    if (ctx.reload) ctx.reload().IgnoreError();  // each part logs its own failure
   }
   LogInfo("received a signal, shutting down",
           {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  if (secure_server != nullptr) secure_server->Stop(kShutdownGrace);
   server.Stop(kShutdownGrace);
+  (*metrics_server)->Stop();
   if (manager != nullptr) {
     ctx.scrape.store(nullptr);
     manager->Stop();

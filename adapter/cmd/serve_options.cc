@@ -33,6 +33,30 @@ void RegisterServeFlags(cli::FlagSet* flags, ServeOptions* o) {
   flags->Int("scrape-threads", &o->scrape_threads, 2,
              "Threads that run every scrape (an event loop, not a\n"
              "thread per target).");
+  flags->Duration("query-timeout", &o->query_timeout_ms, int64_t{2} * 60 * 1000,
+                  "Maximum time one query may take before it is aborted.");
+  flags->Duration("query-lookback-delta", &o->query_lookback_delta_ms, int64_t{5} * 60 * 1000,
+                  "How far back a query looks for the latest sample of a\n"
+                  "series at each evaluation time.");
+  flags->String("config", &o->config, "",
+                "Rules configuration file in prometheus-adapter's format\n"
+                "(rules, externalRules, resourceRules); reloaded when it\n"
+                "changes and on SIGHUP. Empty: no metrics APIs.");
+  flags->Bool("enable-external-metrics", &o->enable_external_metrics, true,
+              "Serve external.metrics.k8s.io when externalRules exist\n"
+              "(a cluster can register only one external metrics\n"
+              "provider).");
+  flags->Duration("metrics-relist-interval", &o->metrics_relist_interval_ms,
+                  int64_t{10} * 60 * 1000,
+                  "How often a remote Prometheus is asked which series\n"
+                  "exist. Discovery over the embedded storage follows\n"
+                  "new series within seconds.");
+  flags->Duration("metrics-max-age", &o->metrics_max_age_ms, 0,
+                  "Series without samples for this long are no longer\n"
+                  "discovered (default: --metrics-relist-interval).");
+  flags->Int64("query-max-samples", &o->query_max_samples, 50'000'000,
+               "Maximum number of samples one query may hold in memory\n"
+               "at a time.");
 }
 
 absl::StatusOr<int64_t> ParseWalFsync(std::string_view text) {
@@ -71,6 +95,32 @@ absl::Status ValidateServeOptions(ServeOptions* o) {
   if (o->scrape_threads < 1 || o->scrape_threads > 64) {
     return absl::InvalidArgumentError(absl::StrCat("invalid value \"", o->scrape_threads,
                                                    "\" for --scrape-threads: not in 1..64"));
+  }
+  if (o->query_timeout_ms <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid value \"",
+                                                   cli::FormatDurationMs(o->query_timeout_ms),
+                                                   "\" for --query-timeout: must be positive"));
+  }
+  if (o->query_lookback_delta_ms <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid value \"", cli::FormatDurationMs(o->query_lookback_delta_ms),
+                     "\" for --query-lookback-delta: must be positive"));
+  }
+  if (o->metrics_relist_interval_ms <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid value \"", cli::FormatDurationMs(o->metrics_relist_interval_ms),
+                     "\" for --metrics-relist-interval: must be positive"));
+  }
+  if (o->metrics_max_age_ms == 0) o->metrics_max_age_ms = o->metrics_relist_interval_ms;
+  if (o->metrics_max_age_ms < o->metrics_relist_interval_ms) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--metrics-max-age (", cli::FormatDurationMs(o->metrics_max_age_ms),
+                     ") must be at least --metrics-relist-interval (",
+                     cli::FormatDurationMs(o->metrics_relist_interval_ms), ")"));
+  }
+  if (o->query_max_samples <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid value \"", o->query_max_samples,
+                                                   "\" for --query-max-samples: must be positive"));
   }
   if (absl::StatusOr<LogLevel> level = ParseLogLevel(o->log_level); !level.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -31,10 +31,22 @@ struct ServeOptions {
   std::string scrape_config;
   // Threads of the scrapers' event loop (every target's HTTP client and scrape loop).
   int scrape_threads = 2;
+  // PromQL limits of every query (the query API's and the rules'), as Prometheus' flags.
+  int64_t query_timeout_ms = 0;
+  int64_t query_lookback_delta_ms = 0;
+  int64_t query_max_samples = 0;
+  // The Kubernetes metrics APIs (metrics_server.h): prometheus-adapter's rules file, whether
+  // external.metrics.k8s.io is served, and discovery's horizon. --metrics-relist-interval is
+  // accepted for compatibility; discovery over the embedded storage runs every few seconds.
+  std::string config;
+  bool enable_external_metrics = true;
+  int64_t metrics_relist_interval_ms = 0;
+  int64_t metrics_max_age_ms = 0;
 };
 
 // Registers --storage-path, --retention, --wal-fsync, --http-listen-address, --secure-port,
-// --log-level, --scrape-config and --scrape-threads with their defaults.
+// --log-level, --scrape-config, --scrape-threads, --query-timeout, --query-lookback-delta and
+// --query-max-samples with their defaults.
 void RegisterServeFlags(cli::FlagSet* flags, ServeOptions* options);
 
 // "always" -> 0 (fsync every commit), "never" -> -1, a positive duration ("1s", "500ms") -> it in

@@ -18,6 +18,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/process.h"
 #include "tsdb/db.h"
 #include "tsdb/matcher.h"
 #include "tsdb/storage.h"
@@ -30,47 +31,13 @@ using ::testing::HasSubstr;
 // retention drop any of it.
 constexpr int64_t kLongRetentionMs = int64_t{100} * 365 * 24 * 3600 * 1000;
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using testsupport::ReadFileText;
+using testsupport::RunResult;
+using testsupport::ShellQuote;
+using testsupport::WriteFileText;
 
-std::string ShellQuote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      q += "'\\''";
-    } else {
-      q += c;
-    }
-  }
-  return q + "'";
-}
-
-std::string ReadText(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-void WriteText(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f << text;
-}
-
-// Runs a command line through the shell, capturing its output in files under dir.
 RunResult RunCommand(const std::string& command, const std::string& dir) {
-  const std::string out = dir + "/stdout.txt";
-  const std::string err = dir + "/stderr.txt";
-  const int status =
-      std::system((command + " >" + ShellQuote(out) + " 2>" + ShellQuote(err)).c_str());
-  RunResult r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = ReadText(out);
-  r.err = ReadText(err);
-  return r;
+  return testsupport::RunShell(command, dir);
 }
 
 bool PromtoolAvailable() { return std::system("command -v promtool >/dev/null 2>&1") == 0; }
@@ -284,7 +251,7 @@ TEST_F(ImportCommandTest, UsageErrors) {
 TEST_F(ImportCommandTest, GoodFileReadsBackExactly) {
   const GoodFile good = MakeGoodFile(1700000000);
   const std::string file = Path("good.om");
-  WriteText(file, good.text);
+  WriteFileText(file, good.text);
   const std::string storage = Path("db");
   RunResult r = Import(file, storage);
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -302,8 +269,8 @@ TEST_F(ImportCommandTest, GoodFileReadsBackExactly) {
 TEST_F(ImportCommandTest, SecondImportAddsNewerSamples) {
   const GoodFile first = MakeGoodFile(1700000000);
   const GoodFile second = MakeGoodFile(1700100000);
-  WriteText(Path("1.om"), first.text);
-  WriteText(Path("2.om"), second.text);
+  WriteFileText(Path("1.om"), first.text);
+  WriteFileText(Path("2.om"), second.text);
   const std::string storage = Path("db");
   ASSERT_EQ(Import(Path("1.om"), storage).exit_code, 0);
   RunResult r = Import(Path("2.om"), storage);
@@ -322,12 +289,12 @@ TEST_P(ImportMalformedTest, ImportsNothing) {
   const BadFile& bad = GetParam();
   // A database with data in it, which no failed import may change.
   const GoodFile good = MakeGoodFile(1600000000);
-  WriteText(Path("good.om"), good.text);
+  WriteFileText(Path("good.om"), good.text);
   const std::string storage = Path("db");
   ASSERT_EQ(Import(Path("good.om"), storage).exit_code, 0);
 
   const std::string file = Path(std::string(bad.name) + ".om");
-  WriteText(file, bad.text);
+  WriteFileText(file, bad.text);
   RunResult r = Import(file, storage);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_THAT(r.err, HasSubstr(file + ":" + std::to_string(bad.line) + ":"));
@@ -358,7 +325,7 @@ INSTANTIATE_TEST_SUITE_P(BadFiles, ImportMalformedTest, ::testing::ValuesIn(BadF
                          });
 
 TEST_F(ImportCommandTest, OnlyEofImportsNothing) {
-  WriteText(Path("empty.om"), "# HELP a Nothing here.\n# EOF\n");
+  WriteFileText(Path("empty.om"), "# HELP a Nothing here.\n# EOF\n");
   RunResult r = Import(Path("empty.om"), Path("db"));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("Nothing to import"));
@@ -369,7 +336,7 @@ TEST_F(ImportCommandTest, OnlyEofImportsNothing) {
 }
 
 TEST_F(ImportCommandTest, EmptyFileIsRejected) {
-  WriteText(Path("zero.om"), "");
+  WriteFileText(Path("zero.om"), "");
   RunResult r = Import(Path("zero.om"), Path("db"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr(Path("zero.om") + ":1:1: unexpected end of input"));
@@ -380,7 +347,7 @@ TEST_F(ImportCommandTest, EmptyFileIsRejected) {
 
 TEST_F(ImportCommandTest, RefusesALockedStorage) {
   const GoodFile good = MakeGoodFile(1700000000);
-  WriteText(Path("good.om"), good.text);
+  WriteFileText(Path("good.om"), good.text);
   const std::string storage = Path("db");
   tsdb::DBOptions options;
   options.retention_ms = kLongRetentionMs;

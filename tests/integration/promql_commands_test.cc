@@ -18,40 +18,16 @@ namespace {
 
 using ::testing::HasSubstr;
 
-struct CmdResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      q += "'\\''";
-    } else {
-      q += c;
-    }
-  }
-  return q + "'";
-}
-
-std::string Slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using CmdResult = testsupport::RunResult;
+using testsupport::ShellQuote;
 
 class PromqlCommandsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     binary_ = testsupport::BinaryPath();
     if (binary_.empty()) GTEST_SKIP() << "MA_BINARY is not set";
-    const char* base = std::getenv("TEST_TMPDIR");
-    std::string tmpl = std::string(base ? base : "/tmp") + "/ma-promql-cmd-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
+    dir_ = testsupport::MakeTempDir("ma-promql-cmd");
+    ASSERT_FALSE(dir_.empty());
   }
   void TearDown() override {
     std::error_code ec;
@@ -59,14 +35,7 @@ class PromqlCommandsTest : public ::testing::Test {
   }
 
   CmdResult Exec(const std::string& args) {
-    const std::string out = dir_ + "/out.txt", err = dir_ + "/err.txt";
-    int status =
-        std::system((Quote(binary_) + " " + args + " >" + Quote(out) + " 2>" + Quote(err)).c_str());
-    CmdResult r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = Slurp(out);
-    r.err = Slurp(err);
-    return r;
+    return testsupport::RunShell(ShellQuote(binary_) + " " + args, dir_);
   }
 
   std::string Write(const std::string& name, const std::string& text) {
@@ -89,7 +58,7 @@ eval instant at 5m m
 eval range from 0 to 2m step 1m sum(m)
     {} 0 1 2
 )");
-  CmdResult ok = Exec("promql-test " + Quote(good));
+  CmdResult ok = Exec("promql-test " + ShellQuote(good));
   EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
   EXPECT_THAT(ok.out, HasSubstr("2 passed, 0 failed"));
 
@@ -99,26 +68,28 @@ eval range from 0 to 2m step 1m sum(m)
 eval instant at 0 m
     m 2
 )");
-  CmdResult fail = Exec("promql-test " + Quote(bad));
+  CmdResult fail = Exec("promql-test " + ShellQuote(bad));
   EXPECT_EQ(fail.exit_code, 1);
   EXPECT_THAT(fail.out, HasSubstr("FAIL bad.test:4: m"));
   EXPECT_THAT(fail.out, HasSubstr("0 passed, 1 failed"));
 
   // A known failure does not fail the run; listing a passing eval does.
   std::string known = Write("known.txt", "bad.test:4 expected to fail\n");
-  CmdResult k = Exec("promql-test --known-failures " + Quote(known) + " " + Quote(bad));
+  CmdResult k = Exec("promql-test --known-failures " + ShellQuote(known) + " " + ShellQuote(bad));
   EXPECT_EQ(k.exit_code, 0) << k.out;
   EXPECT_THAT(k.out, HasSubstr("1 known failures"));
   std::string stale = Write("stale.txt", "good.test:4\n");
-  EXPECT_EQ(Exec("promql-test --known-failures " + Quote(stale) + " " + Quote(good)).exit_code, 1);
+  EXPECT_EQ(
+      Exec("promql-test --known-failures " + ShellQuote(stale) + " " + ShellQuote(good)).exit_code,
+      1);
 
   // --evals restricts the evals; loads still run.
   std::string sel = Write("sel.txt", "good.test:7\n");
-  CmdResult s = Exec("promql-test --evals " + Quote(sel) + " " + Quote(good));
+  CmdResult s = Exec("promql-test --evals " + ShellQuote(sel) + " " + ShellQuote(good));
   EXPECT_THAT(s.out, HasSubstr("1 passed, 0 failed"));
 
   EXPECT_EQ(Exec("promql-test").exit_code, 2);
-  EXPECT_EQ(Exec("promql-test " + Quote(dir_ + "/missing.test")).exit_code, 1);
+  EXPECT_EQ(Exec("promql-test " + ShellQuote(dir_ + "/missing.test")).exit_code, 1);
 }
 
 TEST_F(PromqlCommandsTest, QueryEvaluatesOverAStorageDirectory) {
@@ -136,19 +107,19 @@ TEST_F(PromqlCommandsTest, QueryEvaluatesOverAStorageDirectory) {
     ASSERT_TRUE(app->Commit().ok());
     ASSERT_TRUE((*db)->Close().ok());
   }
-  CmdResult inst = Exec("query 'sum(m)' --time 120 --storage-path " + Quote(storage));
+  CmdResult inst = Exec("query 'sum(m)' --time 120 --storage-path " + ShellQuote(storage));
   EXPECT_EQ(inst.exit_code, 0) << inst.err;
   EXPECT_EQ(inst.out, "{} => 22 @[120000]\n");
 
-  CmdResult range =
-      Exec("query 'm{i=\"a\"}' --start 0 --end 120 --step 1m --storage-path " + Quote(storage));
+  CmdResult range = Exec("query 'm{i=\"a\"}' --start 0 --end 120 --step 1m --storage-path " +
+                         ShellQuote(storage));
   EXPECT_EQ(range.exit_code, 0) << range.err;
   EXPECT_EQ(range.out, "m{i=\"a\"} =>\n0 @[0]\n1 @[60000]\n2 @[120000]\n");
 
-  CmdResult bad = Exec("query 'sum(' --time 0 --storage-path " + Quote(storage));
+  CmdResult bad = Exec("query 'sum(' --time 0 --storage-path " + ShellQuote(storage));
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_THAT(bad.err, HasSubstr("parse error"));
-  EXPECT_EQ(Exec("query --storage-path " + Quote(storage)).exit_code, 2);
+  EXPECT_EQ(Exec("query --storage-path " + ShellQuote(storage)).exit_code, 2);
 }
 
 }  // namespace

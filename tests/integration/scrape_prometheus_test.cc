@@ -154,18 +154,6 @@ std::optional<std::map<std::string, std::string>> UpOverApi(int port) {
   return out;
 }
 
-int ClosedPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 class ScrapeIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -203,7 +191,7 @@ TEST_F(ScrapeIntegrationTest, SameSeriesAndUpAsPrometheus) {
       dir_ + "/node.log");
   ASSERT_TRUE(testsupport::WaitForHttp200(node_port, "/metrics", 20s))
       << ReadFile(dir_ + "/node.log");
-  const int dead_port = ClosedPort();
+  const int dead_port = testsupport::FreePort();
 
   const std::string config = dir_ + "/scrape.yml";
   std::ofstream(config) << absl::StrCat(R"(global:

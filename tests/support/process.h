@@ -14,6 +14,9 @@ namespace testsupport {
 // The binary under test (env MA_BINARY, set by ctest), or "" when unset.
 std::string BinaryPath();
 
+// The source tree (env MA_SOURCE_ROOT when set, else the tree the tests were built from).
+std::string SourceRoot();
+
 // A child process; killed (SIGKILL) and reaped on destruction if still running.
 class ChildProcess {
  public:
@@ -32,6 +35,26 @@ class ChildProcess {
   pid_t pid_ = -1;
   bool reaped_ = false;
 };
+
+// The outcome of RunShell.
+struct RunResult {
+  int exit_code = -1;  // -1 when the command did not exit normally
+  std::string out;
+  std::string err;
+};
+
+// s quoted for /bin/sh: 'it'\''s'.
+std::string ShellQuote(const std::string& s);
+
+// Runs a shell command line, capturing stdout and stderr in files under dir.
+RunResult RunShell(const std::string& command, const std::string& dir);
+
+// The whole contents of a file ("" when it cannot be read), and writing one.
+std::string ReadFileText(const std::string& path);
+void WriteFileText(const std::string& path, const std::string& text);
+
+// A new directory under $TEST_TMPDIR (or /tmp) named prefix-XXXXXX.
+std::string MakeTempDir(const std::string& prefix);
 
 // A TCP port on 127.0.0.1 that was free a moment ago.
 int FreePort();

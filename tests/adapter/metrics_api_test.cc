@@ -1,0 +1,389 @@
+// The Kubernetes metrics APIs over a real embedded storage and real rules: discovery, every path
+// form, both custom metrics versions, external and resource metrics, errors and explain.
+#include "adapter/apiserver/metrics_api.h"
+
+#include <cmath>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "adapter/apiserver/backend.h"
+#include "adapter/apiserver/explain.h"
+#include "adapter/k8s/resources.h"
+#include "adapter/rules/config.h"
+#include "adapter/rules/registry.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/process.h"
+#include "tsdb/db.h"
+
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr int64_t kNow = 1'700'000'000'000;  // 2023-11-14T22:13:20Z
+
+constexpr char kRules[] = R"(
+rules:
+- seriesQuery: '{__name__=~"^http_.*_total$",namespace!="",pod!=""}'
+  resources:
+    overrides:
+      namespace: {resource: namespace}
+      pod: {resource: pod}
+  name: {matches: "^(.*)_total$", as: "${1}"}
+  metricsQuery: 'sum(rate(<<.Series>>{<<.LabelMatchers>>}[1m])) by (<<.GroupBy>>)'
+- seriesQuery: '{__name__=~"gauge_.*",namespace!=""}'
+  resources: {template: "<<.Resource>>"}
+  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
+- seriesQuery: '{__name__="node_temp"}'
+  resources: {template: "<<.Resource>>"}
+  metricsQuery: 'max(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
+externalRules:
+- seriesQuery: '{__name__="queue_depth"}'
+  resources: {namespaced: false}
+  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (queue)'
+resourceRules:
+  cpu:
+    containerQuery: 'sum by (<<.GroupBy>>) (rate(cpu_seconds_total{<<.LabelMatchers>>}[1m]))'
+    nodeQuery: 'sum by (<<.GroupBy>>) (rate(cpu_seconds_total{<<.LabelMatchers>>}[1m]))'
+    resources: {overrides: {namespace: {resource: namespace}, pod: {resource: pod}, node: {resource: node}}}
+    containerLabel: container
+  memory:
+    containerQuery: 'sum by (<<.GroupBy>>) (memory_bytes{<<.LabelMatchers>>})'
+    nodeQuery: 'sum by (<<.GroupBy>>) (memory_bytes{<<.LabelMatchers>>})'
+    resources: {overrides: {namespace: {resource: namespace}, pod: {resource: pod}, node: {resource: node}}}
+    containerLabel: container
+  window: 1m
+)";
+
+class MetricsApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testsupport::MakeTempDir("ma-metrics-api-unit");
+    ASSERT_FALSE(dir_.empty());
+    tsdb::DBOptions options;
+    options.retention_ms = int64_t{100} * 24 * 3600 * 1000;
+    auto db = tsdb::DB::Open(dir_, options);
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = std::move(*db);
+
+    // Ten minutes of samples every 15 s up to kNow.
+    auto series = [&](tsdb::Labels labels, double start, double per_second) {
+      std::unique_ptr<tsdb::Appender> app = db_->NewAppender();
+      for (int64_t t = kNow - 600'000; t <= kNow; t += 15'000) {
+        ASSERT_TRUE(
+            app->Append(0, labels, t, start + per_second * (t - kNow + 600'000) / 1000.0).ok());
+      }
+      ASSERT_TRUE(app->Commit().ok());
+    };
+    series({{"__name__", "http_requests_total"},
+            {"namespace", "ns1"},
+            {"pod", "p1"},
+            {"method", "get"}},
+           0, 1);
+    series({{"__name__", "http_requests_total"},
+            {"namespace", "ns1"},
+            {"pod", "p2"},
+            {"method", "get"}},
+           0, 0.5);
+    series({{"__name__", "http_requests_total"},
+            {"namespace", "ns2"},
+            {"pod", "p3"},
+            {"method", "post"}},
+           0, 2);
+    series({{"__name__", "gauge_bad"}, {"namespace", "ns1"}, {"pod", "p1"}}, NAN, 0);
+    series({{"__name__", "gauge_bad"}, {"namespace", "ns1"}, {"pod", "p2"}}, 3, 0);
+    series({{"__name__", "gauge_replicas"}, {"namespace", "ns1"}, {"deployment", "web"}}, 4, 0);
+    series({{"__name__", "node_temp"}, {"node", "n1"}}, 41.5, 0);
+    series({{"__name__", "queue_depth"}, {"queue", "a"}, {"namespace", "ns9"}}, 7, 0);
+    series({{"__name__", "queue_depth"}, {"queue", "b"}}, 5, 0);
+    series({{"__name__", "cpu_seconds_total"},
+            {"namespace", "ns1"},
+            {"pod", "p1"},
+            {"container", "app"},
+            {"node", "n1"}},
+           0, 0.25);
+    series({{"__name__", "cpu_seconds_total"},
+            {"namespace", "ns1"},
+            {"pod", "p1"},
+            {"container", "side"},
+            {"node", "n1"}},
+           0, 0.01);
+    series({{"__name__", "memory_bytes"},
+            {"namespace", "ns1"},
+            {"pod", "p1"},
+            {"container", "app"},
+            {"node", "n1"}},
+           3538944, 0);
+    series({{"__name__", "memory_bytes"},
+            {"namespace", "ns1"},
+            {"pod", "p1"},
+            {"container", "side"},
+            {"node", "n1"}},
+           1048576, 0);
+    // A pod with CPU only: left out of resource metrics.
+    series({{"__name__", "cpu_seconds_total"},
+            {"namespace", "ns1"},
+            {"pod", "p2"},
+            {"container", "app"},
+            {"node", "n1"}},
+           0, 0.5);
+
+    apiserver::MetricsApiOptions api_options;
+    tsdb::DB* raw = db_.get();
+    api_options.backend = apiserver::NewEmbeddedBackend([raw] { return raw; }, {});
+    mapper_ = k8s::NewBuiltinResourceMapper();
+    api_options.mapper = mapper_;
+    api_options.now_ms = [] { return kNow; };
+    api_ = std::make_unique<apiserver::MetricsApi>(std::move(api_options));
+    auto config = rules::ParseConfig(kRules, "rules.yaml", *mapper_);
+    ASSERT_TRUE(config.ok()) << config.status();
+    auto compiled = rules::RuleSet::Create(std::move(*config), mapper_);
+    ASSERT_TRUE(compiled.ok()) << compiled.status();
+    api_->SetRules(std::make_shared<const rules::RuleSet>(std::move(*compiled)));
+  }
+
+  void TearDown() override {
+    api_.reset();
+    if (db_ != nullptr) (void)db_->Close();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  http::Response Get(const std::string& path_and_query) {
+    http::Request r;
+    r.method = "GET";
+    const size_t q = path_and_query.find('?');
+    r.path = path_and_query.substr(0, q);
+    if (q != std::string::npos) {
+      std::string query = path_and_query.substr(q + 1);
+      const size_t eq = query.find('=');
+      r.params.emplace_back(query.substr(0, eq), query.substr(eq + 1));
+    }
+    return api_->Handle(r);
+  }
+
+  std::string dir_;
+  std::unique_ptr<tsdb::DB> db_;
+  std::shared_ptr<const k8s::ResourceMapper> mapper_;
+  std::unique_ptr<apiserver::MetricsApi> api_;
+};
+
+constexpr char kCustom[] = "/apis/custom.metrics.k8s.io/";
+
+TEST_F(MetricsApiTest, DiscoveryDocuments) {
+  http::Response groups = Get("/apis");
+  EXPECT_EQ(groups.status, 200);
+  EXPECT_THAT(
+      groups.body,
+      HasSubstr(
+          R"({"kind":"APIGroupList","apiVersion":"v1","groups":[{"name":"custom.metrics.k8s.io","versions":[{"groupVersion":"custom.metrics.k8s.io/v1beta1","version":"v1beta1"},{"groupVersion":"custom.metrics.k8s.io/v1beta2","version":"v1beta2"}],"preferredVersion":{"groupVersion":"custom.metrics.k8s.io/v1beta1","version":"v1beta1"}})"));
+  EXPECT_THAT(groups.body, HasSubstr(R"("name":"external.metrics.k8s.io")"));
+  EXPECT_THAT(groups.body, HasSubstr(R"("name":"metrics.k8s.io")"));
+  EXPECT_THAT(Get("/apis/metrics.k8s.io").body,
+              HasSubstr(R"({"kind":"APIGroup","apiVersion":"v1","name":"metrics.k8s.io")"));
+
+  http::Response list = Get(std::string(kCustom) + "v1beta2");
+  EXPECT_EQ(list.status, 200);
+  EXPECT_THAT(list.body, HasSubstr(R"("groupVersion":"custom.metrics.k8s.io/v1beta2")"));
+  EXPECT_THAT(
+      list.body,
+      HasSubstr(
+          R"({"name":"pods/http_requests","singularName":"","namespaced":true,"kind":"MetricValueList","verbs":["get"]})"));
+  EXPECT_THAT(
+      list.body,
+      HasSubstr(R"({"name":"namespaces/http_requests","singularName":"","namespaced":false)"));
+  EXPECT_THAT(list.body, HasSubstr(R"("name":"deployments.apps/gauge_replicas")"));
+  EXPECT_THAT(list.body,
+              HasSubstr(R"({"name":"nodes/node_temp","singularName":"","namespaced":false)"));
+  EXPECT_THAT(
+      Get("/apis/external.metrics.k8s.io/v1beta1").body,
+      HasSubstr(
+          R"({"name":"queue_depth","singularName":"","namespaced":true,"kind":"ExternalMetricValueList","verbs":["get"]})"));
+  EXPECT_THAT(
+      Get("/apis/metrics.k8s.io/v1beta1").body,
+      HasSubstr(
+          R"({"name":"pods","singularName":"","namespaced":true,"kind":"PodMetrics","verbs":["get","list"]})"));
+  EXPECT_EQ(Get("/apis/no.such.group").status, 404);
+  EXPECT_EQ(Get(std::string(kCustom) + "v2").status, 404);
+}
+
+TEST_F(MetricsApiTest, WildcardPodsV1beta1) {
+  http::Response r = Get(std::string(kCustom) + "v1beta1/namespaces/ns1/pods/*/http_requests");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(
+      r.body,
+      R"({"kind":"MetricValueList","apiVersion":"custom.metrics.k8s.io/v1beta1","metadata":{},"items":[)"
+      R"({"describedObject":{"kind":"Pod","namespace":"ns1","name":"p1","apiVersion":"/v1"},"metricName":"http_requests","timestamp":"2023-11-14T22:13:20Z","value":"1","selector":null},)"
+      R"({"describedObject":{"kind":"Pod","namespace":"ns1","name":"p2","apiVersion":"/v1"},"metricName":"http_requests","timestamp":"2023-11-14T22:13:20Z","value":"500m","selector":null}]})"
+      "\n");
+}
+
+TEST_F(MetricsApiTest, OneObjectV1beta2WithMetricSelector) {
+  http::Response r =
+      Get(std::string(kCustom) +
+          "v1beta2/namespaces/ns2/pods/p3/http_requests?metricLabelSelector=method=post");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(
+      r.body,
+      R"({"kind":"MetricValueList","apiVersion":"custom.metrics.k8s.io/v1beta2","metadata":{},"items":[)"
+      R"({"describedObject":{"kind":"Pod","namespace":"ns2","name":"p3","apiVersion":"/v1"},"metric":{"name":"http_requests","selector":{"matchLabels":{"method":"post"}}},"timestamp":"2023-11-14T22:13:20Z","value":"2"}]})"
+      "\n");
+  // The selector excludes the only series: the object has no sample.
+  http::Response none =
+      Get(std::string(kCustom) +
+          "v1beta2/namespaces/ns2/pods/p3/http_requests?metricLabelSelector=method=get");
+  EXPECT_EQ(none.status, 404);
+  EXPECT_THAT(none.body,
+              HasSubstr("the server could not find the metric http_requests for pods p3"));
+  EXPECT_THAT(none.body, HasSubstr(R"("reason":"NotFound","code":404)"));
+}
+
+TEST_F(MetricsApiTest, NamespacesDeploymentsAndNodes) {
+  http::Response ns = Get(std::string(kCustom) + "v1beta1/namespaces/ns1/metrics/http_requests");
+  ASSERT_EQ(ns.status, 200) << ns.body;
+  EXPECT_THAT(
+      ns.body,
+      HasSubstr(
+          R"({"describedObject":{"kind":"Namespace","name":"ns1","apiVersion":"/v1"},"metricName":"http_requests")"));
+  EXPECT_THAT(ns.body, HasSubstr(R"("value":"1500m")"));
+  http::Response all_ns = Get(std::string(kCustom) + "v1beta1/namespaces/*/metrics/http_requests");
+  EXPECT_THAT(all_ns.body, HasSubstr(R"("name":"ns2")"));
+
+  http::Response deploy =
+      Get(std::string(kCustom) + "v1beta1/namespaces/ns1/deployments.apps/web/gauge_replicas");
+  ASSERT_EQ(deploy.status, 200) << deploy.body;
+  EXPECT_THAT(
+      deploy.body,
+      HasSubstr(R"({"kind":"Deployment","namespace":"ns1","name":"web","apiVersion":"apps/v1"})"));
+  EXPECT_THAT(deploy.body, HasSubstr(R"("value":"4")"));
+  // The singular spelling of the resource works too.
+  EXPECT_EQ(
+      Get(std::string(kCustom) + "v1beta1/namespaces/ns1/deployment/web/gauge_replicas").status,
+      200);
+
+  http::Response node = Get(std::string(kCustom) + "v1beta1/nodes/n1/node_temp");
+  ASSERT_EQ(node.status, 200) << node.body;
+  EXPECT_THAT(node.body, HasSubstr(R"({"kind":"Node","name":"n1","apiVersion":"/v1"})"));
+  EXPECT_THAT(node.body, HasSubstr(R"("value":"41500m")"));
+}
+
+TEST_F(MetricsApiTest, LabelSelectorNarrowsTheSeriesInLocalMode) {
+  EXPECT_THAT(Get(std::string(kCustom) +
+                  "v1beta1/namespaces/ns1/pods/*/http_requests?labelSelector=method=get")
+                  .body,
+              HasSubstr(R"("name":"p2")"));
+  http::Response none =
+      Get(std::string(kCustom) +
+          "v1beta1/namespaces/ns1/pods/*/http_requests?labelSelector=method=post");
+  EXPECT_EQ(none.status, 200);
+  EXPECT_THAT(none.body, HasSubstr(R"("items":[]})"));
+}
+
+TEST_F(MetricsApiTest, NanValuesAreLeftOut) {
+  http::Response r = Get(std::string(kCustom) + "v1beta1/namespaces/ns1/pods/*/gauge_bad");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_THAT(r.body, Not(HasSubstr(R"("name":"p1")")));
+  EXPECT_THAT(
+      r.body,
+      HasSubstr(
+          R"("name":"p2","apiVersion":"/v1"},"metricName":"gauge_bad","timestamp":"2023-11-14T22:13:20Z","value":"3")"));
+  EXPECT_EQ(api_->stats().objects_dropped_bad_value.load(), 1u);
+}
+
+TEST_F(MetricsApiTest, Errors) {
+  http::Response unknown = Get(std::string(kCustom) + "v1beta1/namespaces/ns1/pods/*/nope");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(
+      unknown.body,
+      R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"the server could not find the metric nope for pods","reason":"NotFound","code":404})"
+      "\n");
+  EXPECT_EQ(Get(std::string(kCustom) + "v1beta1/namespaces/ns1/widgets/*/http_requests").status,
+            404);
+  http::Response bad =
+      Get(std::string(kCustom) + "v1beta1/namespaces/ns1/pods/*/http_requests?labelSelector=a in");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_THAT(bad.body, HasSubstr(R"("reason":"BadRequest")"));
+  EXPECT_EQ(Get(std::string(kCustom) +
+                "v1beta1/namespaces/ns1/pods/*/http_requests?metricLabelSelector=a>1")
+                .status,
+            400);
+  EXPECT_EQ(Get(std::string(kCustom) + "v1beta1/pods").status, 400);
+  EXPECT_EQ(Get(std::string(kCustom) + "v1beta1/a/b/c/d/e/f/g").status, 404);
+  http::Request post;
+  post.method = "POST";
+  post.path = "/apis";
+  EXPECT_EQ(api_->Handle(post).status, 405);
+}
+
+TEST_F(MetricsApiTest, ExternalMetrics) {
+  http::Response r = Get("/apis/external.metrics.k8s.io/v1beta1/namespaces/default/queue_depth");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(
+      r.body,
+      R"({"kind":"ExternalMetricValueList","apiVersion":"external.metrics.k8s.io/v1beta1","metadata":{},"items":[)"
+      R"({"metricName":"queue_depth","metricLabels":{"queue":"a"},"timestamp":"2023-11-14T22:13:20Z","value":"7"},)"
+      R"({"metricName":"queue_depth","metricLabels":{"queue":"b"},"timestamp":"2023-11-14T22:13:20Z","value":"5"}]})"
+      "\n");
+  http::Response one = Get(
+      "/apis/external.metrics.k8s.io/v1beta1/namespaces/default/queue_depth?labelSelector=queue=b");
+  EXPECT_THAT(one.body, Not(HasSubstr(R"("queue":"a")")));
+  EXPECT_THAT(one.body, HasSubstr(R"("queue":"b")"));
+  EXPECT_EQ(Get("/apis/external.metrics.k8s.io/v1beta1/namespaces/default/nope").status, 404);
+}
+
+TEST_F(MetricsApiTest, ResourceMetrics) {
+  http::Response pods = Get("/apis/metrics.k8s.io/v1beta1/namespaces/ns1/pods");
+  ASSERT_EQ(pods.status, 200) << pods.body;
+  EXPECT_EQ(
+      pods.body,
+      R"({"kind":"PodMetricsList","apiVersion":"metrics.k8s.io/v1beta1","metadata":{},"items":[)"
+      R"({"kind":"PodMetrics","apiVersion":"metrics.k8s.io/v1beta1","metadata":{"name":"p1","namespace":"ns1","creationTimestamp":"2023-11-14T22:13:20Z"},"timestamp":"2023-11-14T22:13:20Z","window":"1m0s","containers":[)"
+      R"({"name":"app","usage":{"cpu":"250m","memory":"3456Ki"}},{"name":"side","usage":{"cpu":"10m","memory":"1Mi"}}]}]})"
+      "\n");
+  EXPECT_EQ(
+      Get("/apis/metrics.k8s.io/v1beta1/pods").body.find(R"("name":"p1","namespace":"ns1")") !=
+          std::string::npos,
+      true);
+  http::Response p2 = Get("/apis/metrics.k8s.io/v1beta1/namespaces/ns1/pods/p2");
+  EXPECT_EQ(p2.status, 404);
+  EXPECT_THAT(p2.body, HasSubstr(R"(podmetrics.metrics.k8s.io \"ns1/p2\" not found)"));
+  http::Response node = Get("/apis/metrics.k8s.io/v1beta1/nodes/n1");
+  ASSERT_EQ(node.status, 200) << node.body;
+  EXPECT_THAT(node.body, HasSubstr(R"("kind":"NodeMetrics")"));
+  EXPECT_THAT(node.body, HasSubstr(R"("usage":{"cpu":"760m","memory":"4480Ki"})"));
+}
+
+TEST_F(MetricsApiTest, DiscoveryFollowsNewSeries) {
+  EXPECT_EQ(Get(std::string(kCustom) + "v1beta1/namespaces/ns1/pods/*/http_errors").status, 404);
+  std::unique_ptr<tsdb::Appender> app = db_->NewAppender();
+  ASSERT_TRUE(app->Append(0,
+                          {{"__name__", "http_errors_total"}, {"namespace", "ns1"}, {"pod", "p1"}},
+                          kNow - 30'000, 1)
+                  .ok());
+  ASSERT_TRUE(app->Append(0,
+                          {{"__name__", "http_errors_total"}, {"namespace", "ns1"}, {"pod", "p1"}},
+                          kNow, 31)
+                  .ok());
+  ASSERT_TRUE(app->Commit().ok());
+  ASSERT_TRUE(api_->Discover().ok());
+  http::Response r = Get(std::string(kCustom) + "v1beta1/namespaces/ns1/pods/*/http_errors");
+  EXPECT_EQ(r.status, 200) << r.body;
+  // Two samples 30 s apart, 1 then 31: Prometheus' extrapolation gives 31/60 per second.
+  EXPECT_THAT(r.body, HasSubstr(R"("value":"516m")"));
+}
+
+TEST_F(MetricsApiTest, ExplainShowsRuleQueryAndSamples) {
+  std::string text = apiserver::ExplainPath(
+      *api_, "/apis/custom.metrics.k8s.io/v1beta1/namespaces/ns1/pods/*/gauge_bad");
+  EXPECT_THAT(text, HasSubstr("rule:     rules[1]\n"));
+  EXPECT_THAT(text, HasSubstr(R"(query:    sum(gauge_bad{namespace="ns1",pod!=""}) by (pod))"));
+  EXPECT_THAT(text, HasSubstr(R"(samples:  {pod="p1"} NaN @1700000000.000)"));
+  EXPECT_THAT(text, HasSubstr("note:     pods p1: value NaN"));
+  EXPECT_THAT(text, HasSubstr("status:   200\n"));
+  EXPECT_THAT(apiserver::ExplainPath(*api_, "/metrics"), HasSubstr("not a metrics API path"));
+}
+
+}  // namespace
