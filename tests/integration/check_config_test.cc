@@ -12,38 +12,23 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/process.h"
+#include "tsdb/db.h"
 
 namespace {
 
 using ::testing::HasSubstr;
 
-struct CheckRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-std::string Slurp(const std::string& path) {
-  std::stringstream ss;
-  ss << std::ifstream(path).rdbuf();
-  return ss.str();
-}
+using CheckRun = testsupport::RunResult;
+using testsupport::ShellQuote;
 
 class CheckConfigCommandTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const char* binary = std::getenv("MA_BINARY");
-    if (binary == nullptr || *binary == '\0') GTEST_SKIP() << "MA_BINARY is not set";
-    binary_ = binary;
-    char tmpl[] = "/tmp/ma_check_config_test.XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    binary_ = testsupport::BinaryPath();
+    if (binary_.empty()) GTEST_SKIP() << "MA_BINARY is not set";
+    dir_ = testsupport::MakeTempDir("ma-check-config");
+    ASSERT_FALSE(dir_.empty());
   }
   void TearDown() override {
     if (!dir_.empty()) std::filesystem::remove_all(dir_);
@@ -56,17 +41,8 @@ class CheckConfigCommandTest : public ::testing::Test {
   }
 
   CheckRun Run(const std::string& args) {
-    const std::string out = dir_ + "/stdout.txt";
-    const std::string err = dir_ + "/stderr.txt";
-    const int status =
-        std::system(("cd " + Quote(dir_) + " && " + Quote(binary_) + " check-config " + args +
-                     " >" + Quote(out) + " 2>" + Quote(err))
-                        .c_str());
-    CheckRun r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = Slurp(out);
-    r.err = Slurp(err);
-    return r;
+    return testsupport::RunShell(
+        "cd " + ShellQuote(dir_) + " && " + ShellQuote(binary_) + " check-config " + args, dir_);
   }
 
   std::string binary_;
@@ -131,6 +107,52 @@ TEST_F(CheckConfigCommandTest, UsageErrors) {
   r = Run("--help");
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out, HasSubstr("--scrape-config"));
+}
+
+TEST_F(CheckConfigCommandTest, RulesFileIsCheckedAndListsWhatItWouldServe) {
+  const std::string rules = Write("rules.yaml", R"(rules:
+- seriesQuery: '{__name__=~"^http_.*_total$",namespace!="",pod!=""}'
+  resources: {overrides: {namespace: {resource: namespace}, pod: {resource: pod}}}
+  name: {matches: "^(.*)_total$", as: "${1}_per_second"}
+  metricsQuery: 'sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m])) by (<<.GroupBy>>)'
+externalRules:
+- seriesQuery: '{__name__="queue_depth"}'
+  resources: {namespaced: false}
+  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (queue)'
+)");
+  CheckRun plain = Run("--config rules.yaml");
+  EXPECT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_EQ(plain.out, "rules.yaml: OK: 1 rules, 1 externalRules\n");
+
+  {
+    tsdb::DBOptions options;
+    auto db = tsdb::DB::Open(dir_ + "/data", options);
+    ASSERT_TRUE(db.ok()) << db.status();
+    auto app = (*db)->NewAppender();
+    ASSERT_TRUE(app->Append(0,
+                            {{"__name__", "http_requests_total"}, {"namespace", "a"}, {"pod", "p"}},
+                            1'700'000'000'000, 1)
+                    .ok());
+    ASSERT_TRUE(
+        app->Append(0, {{"__name__", "queue_depth"}, {"queue", "jobs"}}, 1'700'000'000'000, 3)
+            .ok());
+    ASSERT_TRUE(app->Commit().ok());
+    ASSERT_TRUE((*db)->Close().ok());
+  }
+  CheckRun listed = Run("--config rules.yaml --storage-path data");
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_THAT(listed.out,
+              HasSubstr("rules[0]: pods/http_requests_per_second: sum(rate(http_requests_total{"
+                        "namespace=\"default\",pod!=\"\"}[2m])) by (pod)\n"));
+  EXPECT_THAT(listed.out, HasSubstr("rules[0]: namespaces/http_requests_per_second: "));
+  EXPECT_THAT(listed.out,
+              HasSubstr("externalRules[0]: queue_depth: sum(queue_depth{}) by (queue)\n"));
+
+  Write("bad.yaml", "rules:\n- seriesQuery: '{a=\"b\"}'\n  metricsQuery: '<<.Nope>>'\n");
+  CheckRun bad = Run("--config bad.yaml");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.err, HasSubstr("bad.yaml:3:"));
+  EXPECT_THAT(bad.err, HasSubstr("Nope"));
 }
 
 }  // namespace
