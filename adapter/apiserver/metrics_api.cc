@@ -313,6 +313,29 @@ http::Response MetricsApi::Serve(const http::Request& request, Explanation* expl
   return response;
 }
 
+absl::StatusOr<promql::Vector> MetricsApi::Evaluate(const Call& call,
+                                                    const rules::BuiltQuery& query,
+                                                    bool allow_scalar) const {
+  if (call.explanation != nullptr) {
+    if (!query.rule_path.empty()) call.explanation->rule = query.rule_path;
+    call.explanation->queries.push_back(query.promql);
+  }
+  absl::StatusOr<promql::QueryResult> result = options_.backend->Query(query.promql, call.now);
+  if (!result.ok()) {
+    // A query the rules rendered that fails (even to parse) is the server's problem, not the
+    // request's: 500 with the cause; only an unavailable backend stays 503.
+    if (result.status().code() == absl::StatusCode::kUnavailable) return result.status();
+    return absl::InternalError(result.status().message());
+  }
+  absl::StatusOr<promql::Vector> samples = AsVector(*result, allow_scalar);
+  if (samples.ok() && call.explanation != nullptr) {
+    for (const promql::VectorSample& s : *samples) {
+      call.explanation->samples.push_back(SampleLine(s));
+    }
+  }
+  return samples;
+}
+
 http::Response MetricsApi::ServeCustom(const Call& call) const {
   const std::vector<std::string>& seg = call.segments;
   std::string ns, resource, name, metric;
@@ -365,20 +388,12 @@ http::Response MetricsApi::ServeCustom(const Call& call) const {
   if (wildcard) query_request.object_selector = *object_selector;
   absl::StatusOr<rules::BuiltQuery> query = call.state->registry->BuildCustomQuery(query_request);
   if (!query.ok()) return FromStatus(query.status());
-  if (call.explanation != nullptr) {
-    call.explanation->rule = query->rule_path;
-    call.explanation->queries.push_back(query->promql);
-  }
-  absl::StatusOr<promql::QueryResult> result = options_.backend->Query(query->promql, call.now);
-  if (!result.ok()) return FromStatus(result.status());
-  absl::StatusOr<promql::Vector> samples = AsVector(*result, false);
-  if (!samples.ok())
-    return InternalError("unable to fetch metrics", std::string(samples.status().message()));
+  absl::StatusOr<promql::Vector> samples = Evaluate(call, *query, /*allow_scalar=*/false);
+  if (!samples.ok()) return FromStatus(samples.status());
 
   // Object name -> value; a later sample for the same object replaces an earlier one.
   std::map<std::string, double> values;
   for (const promql::VectorSample& s : *samples) {
-    if (call.explanation != nullptr) call.explanation->samples.push_back(SampleLine(s));
     std::string_view object = s.labels.Get(query->resource_label);
     if (object.empty()) continue;
     if (!wildcard && object != name) continue;
@@ -463,20 +478,12 @@ http::Response MetricsApi::ServeExternal(const Call& call) const {
   absl::StatusOr<rules::BuiltQuery> query =
       call.state->registry->BuildExternalQuery(metric, ns, *selector);
   if (!query.ok()) return FromStatus(query.status());
-  if (call.explanation != nullptr) {
-    call.explanation->rule = query->rule_path;
-    call.explanation->queries.push_back(query->promql);
-  }
-  absl::StatusOr<promql::QueryResult> result = options_.backend->Query(query->promql, call.now);
-  if (!result.ok()) return FromStatus(result.status());
-  absl::StatusOr<promql::Vector> samples = AsVector(*result, true);
-  if (!samples.ok())
-    return InternalError("unable to fetch metrics", std::string(samples.status().message()));
+  absl::StatusOr<promql::Vector> samples = Evaluate(call, *query, /*allow_scalar=*/true);
+  if (!samples.ok()) return FromStatus(samples.status());
   std::string body =
       R"({"kind":"ExternalMetricValueList","apiVersion":"external.metrics.k8s.io/v1beta1","metadata":{},"items":[)";
   bool first = true;
   for (const promql::VectorSample& s : *samples) {
-    if (call.explanation != nullptr) call.explanation->samples.push_back(SampleLine(s));
     std::optional<int64_t> milli = k8s::ToMilli(s.v);
     if (!milli.has_value()) {
       ++stats_.objects_dropped_bad_value;
@@ -568,13 +575,9 @@ http::Response MetricsApi::ServeResource(const Call& call) const {
         nodes ? rules.BuildNodeQuery(kind, names)
               : rules.BuildContainerQuery(kind, query_ns, names);
     if (!query.ok()) return query.status();
-    if (call.explanation != nullptr) call.explanation->queries.push_back(query->promql);
-    absl::StatusOr<promql::QueryResult> result = options_.backend->Query(query->promql, call.now);
-    if (!result.ok()) return result.status();
-    absl::StatusOr<promql::Vector> samples = AsVector(*result, false);
+    absl::StatusOr<promql::Vector> samples = Evaluate(call, *query, /*allow_scalar=*/false);
     if (!samples.ok()) return samples.status();
     for (const promql::VectorSample& s : *samples) {
-      if (call.explanation != nullptr) call.explanation->samples.push_back(SampleLine(s));
       std::string_view object = s.labels.Get(query->resource_label);
       if (object.empty()) continue;
       std::string container = nodes ? "" : std::string(s.labels.Get(query->container_label));

@@ -37,6 +37,7 @@
 #include "absl/status/status.h"
 #include "adapter/apiserver/backend.h"
 #include "adapter/http/server.h"
+#include "promql/value.h"
 
 namespace k8s {
 class ResourceMapper;
@@ -44,6 +45,7 @@ class ResourceMapper;
 namespace rules {
 class RuleSet;
 class MetricRegistry;
+struct BuiltQuery;
 }  // namespace rules
 
 namespace apiserver {
@@ -113,6 +115,10 @@ class MetricsApi {
   struct Call;
   std::shared_ptr<const State> state() const;
   http::Response Serve(const http::Request& request, Explanation* explanation) const;
+  // Runs a built query (recording it in the call's explanation): its samples, a scalar as one
+  // sample without labels when allow_scalar. A result of another type is an Internal error.
+  absl::StatusOr<promql::Vector> Evaluate(const Call& call, const rules::BuiltQuery& query,
+                                          bool allow_scalar) const;
   http::Response ServeCustom(const Call& call) const;
   http::Response ServeExternal(const Call& call) const;
   http::Response ServeResource(const Call& call) const;

@@ -373,47 +373,16 @@ std::string UrlEncode(const std::string& s) {
   return out;
 }
 
-struct HttpReply {
-  int status = 0;
-  std::string body;
-};
+using HttpReply = testsupport::HttpResult;
 
-// GET over HTTP/1.0 (the whole body until close; no chunked encoding to undo).
-HttpReply Get10(int port, const std::string& target) {
-  HttpReply reply;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return reply;
-  timeval tv{60, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return reply;
-  }
-  const std::string req = "GET " + target + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-  if (send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
-    close(fd);
-    return reply;
-  }
-  std::string raw;
-  char buf[65536];
-  ssize_t n;
-  while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) raw.append(buf, static_cast<size_t>(n));
-  close(fd);
-  const size_t header_end = raw.find("\r\n\r\n");
-  if (raw.size() < 12 || header_end == std::string::npos) return reply;
-  reply.status = std::atoi(raw.substr(9, 3).c_str());
-  reply.body = raw.substr(header_end + 4);
-  return reply;
+HttpReply GetAnswer(int port, const std::string& target) {
+  return testsupport::HttpRequest(port, "GET", target, std::chrono::seconds(60));
 }
 
 bool WaitReady(int port, std::chrono::seconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
-    if (Get10(port, "/-/ready").status == 200) return true;
+    if (GetAnswer(port, "/-/ready").status == 200) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   return false;
@@ -624,8 +593,8 @@ TEST_F(PrometheusCompatTest, SameAnswersAsPrometheus) {
   // Both hold the same series.
   {
     const std::string target = "/api/v1/series?match[]=" + UrlEncode("{__name__=~\".+\"}");
-    const HttpReply a = Get10(our_port, target);
-    const HttpReply b = Get10(prom_port, target);
+    const HttpReply a = GetAnswer(our_port, target);
+    const HttpReply b = GetAnswer(prom_port, target);
     ASSERT_EQ(a.status, 200) << a.body;
     ASSERT_EQ(b.status, 200) << b.body;
     json::value ours = json::parse(a.body), theirs = json::parse(b.body);
@@ -647,8 +616,8 @@ TEST_F(PrometheusCompatTest, SameAnswersAsPrometheus) {
 
   int compared = 0, failed = 0, with_data = 0, errors = 0;
   const auto check = [&](const std::string& target_tail, const std::string& what, bool ordered) {
-    const Answer ours = Parse(Get10(our_port, target_tail));
-    const Answer theirs = Parse(Get10(prom_port, target_tail));
+    const Answer ours = Parse(GetAnswer(our_port, target_tail));
+    const Answer theirs = Parse(GetAnswer(prom_port, target_tail));
     ++compared;
     if (!theirs.series.empty()) ++with_data;
     if (theirs.status == "error") ++errors;
@@ -678,8 +647,8 @@ TEST_F(PrometheusCompatTest, SameAnswersAsPrometheus) {
        {std::string("/api/v1/labels"), std::string("/api/v1/label/__name__/values"),
         "/api/v1/label/instance/values?match[]=" + UrlEncode("up{job=\"api\"}"),
         "/api/v1/labels?match[]=" + UrlEncode("request_duration_seconds_bucket")}) {
-    const HttpReply a = Get10(our_port, target);
-    const HttpReply b = Get10(prom_port, target);
+    const HttpReply a = GetAnswer(our_port, target);
+    const HttpReply b = GetAnswer(prom_port, target);
     EXPECT_EQ(a.status, 200) << target << ": " << a.body;
     EXPECT_EQ(b.status, 200) << target << ": " << b.body;
     boost::system::error_code ec1, ec2;

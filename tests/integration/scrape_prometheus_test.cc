@@ -48,59 +48,10 @@ using testsupport::ChildProcess;
 constexpr char kNodeExporter[] = "/usr/bin/prometheus-node-exporter";
 constexpr char kPrometheus[] = "/usr/bin/prometheus";
 
-struct Reply {
-  int status = 0;
-  std::string body;
-};
+using Reply = testsupport::HttpResult;
 
-// One HTTP/1.1 request over loopback; decodes a chunked response (Prometheus sends large API
-// answers chunked).
 Reply Request(int port, const std::string& method, const std::string& target) {
-  Reply reply;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return reply;
-  timeval tv{10, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return reply;
-  }
-  std::string req =
-      method + " " + target +
-      " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-  if (write(fd, req.data(), req.size()) != static_cast<ssize_t>(req.size())) {
-    close(fd);
-    return reply;
-  }
-  std::string raw;
-  char buf[16384];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0) raw.append(buf, static_cast<size_t>(n));
-  close(fd);
-  size_t head_end = raw.find("\r\n\r\n");
-  if (raw.size() < 12 || head_end == std::string::npos) return reply;
-  reply.status = std::atoi(raw.c_str() + 9);
-  std::string head = raw.substr(0, head_end);
-  std::transform(head.begin(), head.end(), head.begin(), ::tolower);
-  std::string body = raw.substr(head_end + 4);
-  if (head.find("transfer-encoding: chunked") == std::string::npos) {
-    reply.body = std::move(body);
-    return reply;
-  }
-  size_t pos = 0;
-  while (pos < body.size()) {
-    size_t eol = body.find("\r\n", pos);
-    if (eol == std::string::npos) break;
-    size_t len = std::stoul(body.substr(pos, eol - pos), nullptr, 16);
-    if (len == 0) break;
-    reply.body += body.substr(eol + 2, len);
-    pos = eol + 2 + len + 2;
-  }
-  return reply;
+  return testsupport::HttpRequest(port, method, target, std::chrono::seconds(10));
 }
 
 std::string UrlEncode(const std::string& s) {

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -123,11 +124,12 @@ int FreePort() {
   return ntohs(addr.sin_port);
 }
 
-HttpResult HttpGet(int port, const std::string& target) {
+HttpResult HttpRequest(int port, const std::string& method, const std::string& target,
+                       std::chrono::seconds timeout) {
   HttpResult result;
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return result;
-  timeval tv{5, 0};
+  timeval tv{static_cast<time_t>(timeout.count()), 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -137,22 +139,42 @@ HttpResult HttpGet(int port, const std::string& target) {
     close(fd);
     return result;
   }
-  std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-  if (write(fd, req.data(), req.size()) != static_cast<ssize_t>(req.size())) {
+  const std::string req = method + " " + target +
+                          " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n"
+                          "Connection: close\r\n\r\n";
+  if (send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
     close(fd);
     return result;
   }
   std::string raw;
-  char buf[8192];
+  char buf[65536];
   ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0) raw.append(buf, static_cast<size_t>(n));
+  while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) raw.append(buf, static_cast<size_t>(n));
   close(fd);
-  // "HTTP/1.1 200 OK\r\n...\r\n\r\nbody" (the server sends Content-Length, not chunks).
-  if (raw.size() < 12) return result;
+  const size_t head_end = raw.find("\r\n\r\n");
+  if (raw.size() < 12 || head_end == std::string::npos) return result;
   result.status = std::atoi(raw.c_str() + 9);
-  size_t body = raw.find("\r\n\r\n");
-  if (body != std::string::npos) result.body = raw.substr(body + 4);
+  std::string head = raw.substr(0, head_end);
+  std::transform(head.begin(), head.end(), head.begin(), ::tolower);
+  std::string body = raw.substr(head_end + 4);
+  if (head.find("transfer-encoding: chunked") == std::string::npos) {
+    result.body = std::move(body);
+    return result;
+  }
+  size_t pos = 0;
+  while (pos < body.size()) {
+    const size_t eol = body.find("\r\n", pos);
+    if (eol == std::string::npos) break;
+    const size_t len = std::strtoul(body.substr(pos, eol - pos).c_str(), nullptr, 16);
+    if (len == 0) break;
+    result.body += body.substr(eol + 2, len);
+    pos = eol + 2 + len + 2;
+  }
   return result;
+}
+
+HttpResult HttpGet(int port, const std::string& target) {
+  return HttpRequest(port, "GET", target, std::chrono::seconds(5));
 }
 
 bool WaitForHttp200(int port, const std::string& target, std::chrono::milliseconds timeout) {

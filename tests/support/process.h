@@ -63,7 +63,11 @@ struct HttpResult {
   int status = 0;  // 0: no connection
   std::string body;
 };
-// A plain HTTP/1.1 GET to 127.0.0.1:port.
+// One HTTP/1.1 request without a body to 127.0.0.1:port (Connection: close); a chunked answer
+// is decoded. status 0 when there was no answer within timeout.
+HttpResult HttpRequest(int port, const std::string& method, const std::string& target,
+                       std::chrono::seconds timeout);
+// HttpRequest(port, "GET", target, 5 s).
 HttpResult HttpGet(int port, const std::string& target);
 
 // Polls GET target until it answers 200 or timeout passes.
