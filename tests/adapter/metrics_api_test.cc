@@ -375,6 +375,29 @@ TEST_F(MetricsApiTest, DiscoveryFollowsNewSeries) {
   EXPECT_THAT(r.body, HasSubstr(R"("value":"516m")"));
 }
 
+TEST_F(MetricsApiTest, ExternalMetricsCanBeLeftToAnotherProvider) {
+  apiserver::MetricsApiOptions options;
+  tsdb::DB* raw = db_.get();
+  options.backend = apiserver::NewEmbeddedBackend([raw] { return raw; }, {});
+  options.mapper = mapper_;
+  options.now_ms = [] { return kNow; };
+  options.enable_external_metrics = false;
+  apiserver::MetricsApi api(std::move(options));
+  auto config = rules::ParseConfig(kRules, "rules.yaml", *mapper_);
+  ASSERT_TRUE(config.ok()) << config.status();
+  auto compiled = rules::RuleSet::Create(std::move(*config), mapper_);
+  ASSERT_TRUE(compiled.ok()) << compiled.status();
+  api.SetRules(std::make_shared<const rules::RuleSet>(std::move(*compiled)));
+  http::Request groups;
+  groups.method = "GET";
+  groups.path = "/apis";
+  EXPECT_THAT(api.Handle(groups).body, Not(HasSubstr("external.metrics.k8s.io")));
+  EXPECT_THAT(api.Handle(groups).body, HasSubstr("custom.metrics.k8s.io"));
+  http::Request external = groups;
+  external.path = "/apis/external.metrics.k8s.io/v1beta1/namespaces/default/queue_depth";
+  EXPECT_EQ(api.Handle(external).status, 404);
+}
+
 TEST_F(MetricsApiTest, ExplainShowsRuleQueryAndSamples) {
   std::string text = apiserver::ExplainPath(
       *api_, "/apis/custom.metrics.k8s.io/v1beta1/namespaces/ns1/pods/*/gauge_bad");

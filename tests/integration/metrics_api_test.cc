@@ -176,6 +176,15 @@ TEST_F(MetricsApiEndToEndTest, ServesEveryApiThroughKubectl) {
   EXPECT_EQ(ns.at("items").as_array()[0].at("describedObject").at("kind").as_string(), "Namespace");
   EXPECT_NEAR(Milli(ns.at("items").as_array()[0].at("value")), 2500, 800);
 
+  // Every namespace, and a cluster-scoped object (the gauge rule maps the node label too).
+  json::value all_ns = WaitForItems(custom + "v1beta1/namespaces/*/metrics/http_requests", 1);
+  EXPECT_EQ(all_ns.at("items").as_array()[0].at("describedObject").at("name").as_string(),
+            "default");
+  json::value node = WaitForItems(custom + "v1beta1/nodes/demo-node/queue_depth", 1);
+  EXPECT_EQ(node.at("items").as_array()[0].at("describedObject").at("kind").as_string(), "Node");
+  EXPECT_FALSE(
+      node.at("items").as_array()[0].at("describedObject").as_object().contains("namespace"));
+
   // Discovery lists what is served.
   RunResult discovery = Kubectl(custom + "v1beta1");
   ASSERT_EQ(discovery.exit_code, 0) << discovery.err;
