@@ -10,7 +10,7 @@ namespace {
 struct Command {
   const char* name;
   const char* summary;
-  int (*run)(std::vector<std::string>);
+  int (*run)(const std::vector<std::string>&);
 };
 
 constexpr Command kCommands[] = {

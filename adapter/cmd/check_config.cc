@@ -152,7 +152,7 @@ bool CheckRulesConfig(const std::string& path, const std::string& storage_path) 
 
 }  // namespace
 
-int RunCheckConfig(std::vector<std::string> args) {
+int RunCheckConfig(const std::vector<std::string>& args) {
   cli::FlagSet flags("metrics-adapter check-config",
                      "Validates configuration files without starting anything, as `promtool check "
                      "config` does for Prometheus. Exits 1 when a file is invalid.");

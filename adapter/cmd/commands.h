@@ -39,21 +39,21 @@ namespace adapter {
 inline constexpr char kVersion[] = METRICS_ADAPTER_VERSION;
 
 // metrics-adapter serve: opens the storage and serves until SIGTERM or SIGINT (see serve.cc).
-int RunServe(std::vector<std::string> args);
+int RunServe(const std::vector<std::string>& args);
 // metrics-adapter import: bulk-loads samples into a storage directory (see import.cc).
-int RunImport(std::vector<std::string> args);
+int RunImport(const std::vector<std::string>& args);
 // metrics-adapter version: prints "metrics-adapter <version>".
-int RunVersion(std::vector<std::string> args);
+int RunVersion(const std::vector<std::string>& args);
 // metrics-adapter check-config: validates configuration files (see check_config.cc); exits 1
 // when one is invalid.
-int RunCheckConfig(std::vector<std::string> args);
+int RunCheckConfig(const std::vector<std::string>& args);
 // metrics-adapter promql-test: runs PromQL test scripts against the engine (see promql_test.cc);
 // exits 0 only when every selected eval passes.
-int RunPromqlTest(std::vector<std::string> args);
+int RunPromqlTest(const std::vector<std::string>& args);
 // metrics-adapter query: evaluates one PromQL expression over a storage directory (query.cc).
-int RunQuery(std::vector<std::string> args);
+int RunQuery(const std::vector<std::string>& args);
 // metrics-adapter explain: what serving one metrics API request does (explain.cc).
-int RunExplain(std::vector<std::string> args);
+int RunExplain(const std::vector<std::string>& args);
 
 // What the handlers of the plain listener share with RunServe. Outlives the server.
 struct ServeContext {

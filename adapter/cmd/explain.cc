@@ -16,7 +16,7 @@
 
 namespace adapter {
 
-int RunExplain(std::vector<std::string> args) {
+int RunExplain(const std::vector<std::string>& args) {
   cli::FlagSet flags(
       "metrics-adapter explain",
       "Shows what serving one Kubernetes metrics API request does: the rule that\n"

@@ -296,7 +296,7 @@ int ImportOpenMetrics(const std::string& path, const std::string& storage_path) 
 
 }  // namespace
 
-int RunImport(std::vector<std::string> args) {
+int RunImport(const std::vector<std::string>& args) {
   cli::FlagSet flags(
       "metrics-adapter import",
       "Imports historical samples into the storage, like 'promtool tsdb create-blocks-from "

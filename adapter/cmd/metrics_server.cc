@@ -59,7 +59,7 @@ http::Handler HealthHandler(std::string endpoint, std::function<bool()> ready) {
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const rules::RuleSet>> LoadRules(
-    const std::string& path, std::shared_ptr<const k8s::ResourceMapper> mapper) {
+    const std::string& path, const std::shared_ptr<const k8s::ResourceMapper>& mapper) {
   absl::StatusOr<rules::Config> config = rules::LoadConfigFile(path, *mapper);
   if (!config.ok()) return config.status();
   absl::StatusOr<rules::RuleSet> compiled = rules::RuleSet::Create(std::move(*config), mapper);
@@ -75,8 +75,11 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Create(ServeContex
   std::unique_ptr<MetricsServer> server(new MetricsServer(ctx, std::move(options)));
   server->mapper_ = k8s::NewBuiltinResourceMapper();
   apiserver::MetricsApiOptions api_options;
-  api_options.backend =
-      apiserver::NewEmbeddedBackend([ctx] { return ctx->db.load(); }, ctx->engine);
+  api_options.backend = server->options_.backend;
+  if (api_options.backend == nullptr) {
+    api_options.backend =
+        apiserver::NewEmbeddedBackend([ctx] { return ctx->db.load(); }, ctx->engine);
+  }
   api_options.mapper = server->mapper_;
   api_options.enable_external_metrics = server->options_.enable_external_metrics;
   api_options.discovery_max_age_ms = server->options_.metrics_max_age_ms;
@@ -159,7 +162,7 @@ void MetricsServer::Loop() {
     }
     if (now >= next_discovery || (!storage_seen && ctx_->db.load() != nullptr)) {
       next_discovery = now + milliseconds(options_.discovery_interval_ms);
-      storage_seen = ctx_->db.load() != nullptr;
+      storage_seen = options_.backend != nullptr || ctx_->db.load() != nullptr;
       lock.unlock();
       if (storage_seen) {
         absl::Status st = api_->Discover();

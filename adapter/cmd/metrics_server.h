@@ -43,11 +43,15 @@ struct MetricsServerOptions {
   // checked for changes (ConfigMaps are updated in place).
   int64_t discovery_interval_ms = 5000;
   int64_t config_check_interval_ms = 2000;
+  // Where queries are evaluated: null = the embedded storage; otherwise e.g. a remote
+  // Prometheus-compatible server (apiserver::NewPrometheusBackend), which does not need the
+  // storage to be open for discovery.
+  std::shared_ptr<const apiserver::QueryBackend> backend;
 };
 
 // Loads and compiles a rules file (strict; errors name the file, line and key).
 absl::StatusOr<std::shared_ptr<const rules::RuleSet>> LoadRules(
-    const std::string& path, std::shared_ptr<const k8s::ResourceMapper> mapper);
+    const std::string& path, const std::shared_ptr<const k8s::ResourceMapper>& mapper);
 
 class MetricsServer {
  public:

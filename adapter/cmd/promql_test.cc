@@ -13,7 +13,7 @@
 
 namespace adapter {
 
-int RunPromqlTest(std::vector<std::string> args) {
+int RunPromqlTest(const std::vector<std::string>& args) {
   cli::FlagSet flags("metrics-adapter promql-test",
                      "Runs PromQL test scripts (Prometheus' promqltest format) against the query "
                      "engine. Exits 0 only when every selected eval passes.");

@@ -76,7 +76,7 @@ void Print(const promql::QueryResult& r) {
 
 }  // namespace
 
-int RunQuery(std::vector<std::string> args) {
+int RunQuery(const std::vector<std::string>& args) {
   cli::FlagSet flags("metrics-adapter query",
                      "Evaluates a PromQL expression over a storage directory and prints the "
                      "result. Without --start/--end it is an instant query at --time (default: "

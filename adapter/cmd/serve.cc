@@ -30,6 +30,7 @@
 #include "adapter/api/query_api.h"
 #include "adapter/api/targets_api.h"
 #include "adapter/apiserver/explain.h"
+#include "adapter/apiserver/prometheus_backend.h"
 #include "adapter/cli/duration.h"
 #include "adapter/cli/flags.h"
 #include "adapter/cmd/commands.h"
@@ -148,7 +149,7 @@ http::Router BuildServeRouter(ServeContext* ctx) {
   return router;
 }
 
-int RunServe(std::vector<std::string> args) {
+int RunServe(const std::vector<std::string>& args) {
   cli::FlagSet flags("metrics-adapter serve",
                      "Runs the server: stores samples in an embedded time-series database and\n"
                      "serves health, readiness, self metrics and the Prometheus query API over\n"
@@ -249,6 +250,30 @@ int RunServe(std::vector<std::string> args) {
   metrics_options.config_path = options.config;
   metrics_options.enable_external_metrics = options.enable_external_metrics;
   metrics_options.metrics_max_age_ms = options.metrics_max_age_ms;
+  if (!options.prometheus_url.empty()) {
+    // A remote Prometheus-compatible server evaluates the metrics APIs' queries; discovery
+    // relists it every --metrics-relist-interval, as prometheus-adapter does.
+    apiserver::PrometheusBackendOptions remote;
+    remote.url = options.prometheus_url;
+    remote.ca_file = options.prometheus_ca_file;
+    remote.cert_file = options.prometheus_client_tls_cert_file;
+    remote.key_file = options.prometheus_client_tls_key_file;
+    remote.token_file = options.prometheus_token_file;
+    remote.headers = options.prometheus_header_fields;
+    remote.verb = options.prometheus_verb;
+    remote.timeout_ms = options.query_timeout_ms;
+    absl::StatusOr<std::unique_ptr<apiserver::QueryBackend>> backend =
+        apiserver::NewPrometheusBackend(std::move(remote));
+    if (!backend.ok()) {
+      LogError("cannot set up the --prometheus-url backend",
+               {{"url", options.prometheus_url}, {"err", StatusText(backend.status())}});
+      return 1;
+    }
+    metrics_options.backend = std::move(*backend);
+    metrics_options.discovery_interval_ms = options.metrics_relist_interval_ms;
+    LogInfo("the metrics APIs query a remote Prometheus-compatible server",
+            {{"url", options.prometheus_url}});
+  }
   absl::StatusOr<std::unique_ptr<MetricsServer>> metrics_server =
       MetricsServer::Create(&ctx, metrics_options);
   if (!metrics_server.ok()) {

@@ -1,10 +1,13 @@
 #include "adapter/cmd/serve_options.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "adapter/cli/duration.h"
 #include "adapter/cmd/log.h"
@@ -57,7 +60,84 @@ void RegisterServeFlags(cli::FlagSet* flags, ServeOptions* o) {
   flags->Int64("query-max-samples", &o->query_max_samples, 50'000'000,
                "Maximum number of samples one query may hold in memory\n"
                "at a time.");
+  flags->String("prometheus-url", &o->prometheus_url, "",
+                "URL of a Prometheus-compatible server (Prometheus,\n"
+                "Thanos Query, Mimir, VictoriaMetrics) that answers the\n"
+                "metrics APIs' queries; a path prefix is kept. Empty:\n"
+                "the embedded storage.");
+  flags->String("prometheus-ca-file", &o->prometheus_ca_file, "",
+                "PEM CA bundle to verify the --prometheus-url server with.");
+  flags->String("prometheus-client-tls-cert-file", &o->prometheus_client_tls_cert_file, "",
+                "Client certificate (PEM) for the --prometheus-url server.");
+  flags->String("prometheus-client-tls-key-file", &o->prometheus_client_tls_key_file, "",
+                "Key of --prometheus-client-tls-cert-file.");
+  flags->String("prometheus-token-file", &o->prometheus_token_file, "",
+                "File with a bearer token for the --prometheus-url\n"
+                "server, read once at start.");
+  flags->StringList("prometheus-header", &o->prometheus_headers, {},
+                    "Extra header field name=value sent to the\n"
+                    "--prometheus-url server; repeatable.");
+  flags->String("prometheus-verb", &o->prometheus_verb, "GET",
+                "HTTP method of queries to the --prometheus-url server:\n"
+                "GET or POST (long queries are POSTed anyway).");
 }
+
+namespace {
+
+bool IsTokenChar(char c) {
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+absl::Status ValidatePrometheusOptions(ServeOptions* o) {
+  o->prometheus_header_fields.clear();
+  if (o->prometheus_url.empty()) {
+    const std::pair<const char*, const std::string*> files[] = {
+        {"prometheus-ca-file", &o->prometheus_ca_file},
+        {"prometheus-client-tls-cert-file", &o->prometheus_client_tls_cert_file},
+        {"prometheus-client-tls-key-file", &o->prometheus_client_tls_key_file},
+        {"prometheus-token-file", &o->prometheus_token_file}};
+    for (const auto& [flag, value] : files) {
+      if (!value->empty()) {
+        return absl::InvalidArgumentError(absl::StrCat("--", flag, " needs --prometheus-url"));
+      }
+    }
+    if (!o->prometheus_headers.empty()) {
+      return absl::InvalidArgumentError("--prometheus-header needs --prometheus-url");
+    }
+  } else if (!absl::StartsWith(o->prometheus_url, "http://") &&
+             !absl::StartsWith(o->prometheus_url, "https://")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid value \"", o->prometheus_url,
+                     "\" for --prometheus-url: want http://host[:port][/prefix] or https://..."));
+  }
+  if (o->prometheus_verb != "GET" && o->prometheus_verb != "POST") {
+    return absl::InvalidArgumentError(absl::StrCat("invalid value \"", o->prometheus_verb,
+                                                   "\" for --prometheus-verb: use GET or POST"));
+  }
+  if (o->prometheus_client_tls_cert_file.empty() != o->prometheus_client_tls_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--prometheus-client-tls-cert-file and --prometheus-client-tls-key-file go together");
+  }
+  for (const std::string& header : o->prometheus_headers) {
+    size_t eq = header.find('=');
+    std::string name = header.substr(0, eq == std::string::npos ? 0 : eq);
+    if (eq == std::string::npos || name.empty() ||
+        !std::all_of(name.begin(), name.end(), IsTokenChar)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid value \"", header, "\" for --prometheus-header: want name=value"));
+    }
+    std::string value = header.substr(eq + 1);
+    if (value.find_first_of("\r\n") != std::string::npos || value.find('\0') != std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat("invalid value for --prometheus-header ", name,
+                                                     ": the value must not contain line breaks"));
+    }
+    o->prometheus_header_fields.emplace_back(std::move(name), std::move(value));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::StatusOr<int64_t> ParseWalFsync(std::string_view text) {
   if (text == "always") return 0;
@@ -122,6 +202,7 @@ absl::Status ValidateServeOptions(ServeOptions* o) {
     return absl::InvalidArgumentError(absl::StrCat("invalid value \"", o->query_max_samples,
                                                    "\" for --query-max-samples: must be positive"));
   }
+  if (absl::Status st = ValidatePrometheusOptions(o); !st.ok()) return st;
   if (absl::StatusOr<LogLevel> level = ParseLogLevel(o->log_level); !level.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "invalid value \"", o->log_level, "\" for --log-level: ", level.status().message()));

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -36,17 +38,30 @@ struct ServeOptions {
   int64_t query_lookback_delta_ms = 0;
   int64_t query_max_samples = 0;
   // The Kubernetes metrics APIs (metrics_server.h): prometheus-adapter's rules file, whether
-  // external.metrics.k8s.io is served, and discovery's horizon. --metrics-relist-interval is
-  // accepted for compatibility; discovery over the embedded storage runs every few seconds.
+  // external.metrics.k8s.io is served, and discovery's horizon. --metrics-relist-interval sets
+  // how often a --prometheus-url server is relisted; discovery over the embedded storage runs
+  // every few seconds.
   std::string config;
   bool enable_external_metrics = true;
   int64_t metrics_relist_interval_ms = 0;
   int64_t metrics_max_age_ms = 0;
+  // A remote Prometheus-compatible server that evaluates the metrics APIs' queries instead of the
+  // embedded storage (adapter/apiserver/prometheus_backend.h); empty = the embedded storage.
+  // With it, discovery relists every --metrics-relist-interval, as prometheus-adapter does.
+  std::string prometheus_url;
+  std::string prometheus_ca_file;
+  std::string prometheus_client_tls_cert_file;
+  std::string prometheus_client_tls_key_file;
+  std::string prometheus_token_file;
+  std::vector<std::string> prometheus_headers;  // "name=value", as given
+  std::string prometheus_verb;                  // GET or POST
+  // Derived by ValidateServeOptions from prometheus_headers.
+  std::vector<std::pair<std::string, std::string>> prometheus_header_fields;
 };
 
 // Registers --storage-path, --retention, --wal-fsync, --http-listen-address, --secure-port,
 // --log-level, --scrape-config, --scrape-threads, --query-timeout, --query-lookback-delta and
-// --query-max-samples with their defaults.
+// --query-max-samples, the metrics APIs' flags and the --prometheus-* flags with their defaults.
 void RegisterServeFlags(cli::FlagSet* flags, ServeOptions* options);
 
 // "always" -> 0 (fsync every commit), "never" -> -1, a positive duration ("1s", "500ms") -> it in

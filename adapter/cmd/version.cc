@@ -7,7 +7,7 @@
 
 namespace adapter {
 
-int RunVersion(std::vector<std::string> args) {
+int RunVersion(const std::vector<std::string>& args) {
   cli::FlagSet flags("metrics-adapter version", "Prints the version of metrics-adapter.");
   std::vector<std::string> rest;
   if (std::optional<int> exit_code = flags.ParseCommand(args, &rest)) return *exit_code;
