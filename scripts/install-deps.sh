@@ -13,6 +13,8 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   # real peers used by the tests
   prometheus prometheus-node-exporter curl time
+  # load generator of bench/metrics_api_bench.sh
+  wrk
 )
 
 missing=()
