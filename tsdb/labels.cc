@@ -5,6 +5,7 @@
 
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
+#include "tsdb/utf8.h"
 
 namespace tsdb {
 namespace {
@@ -12,7 +13,26 @@ namespace {
 bool IsNameStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool IsNameChar(char c) { return IsNameStart(c) || (c >= '0' && c <= '9'); }
 
-// Returns the byte offset of the first invalid UTF-8 sequence, or npos.
+void AppendEscaped(std::string* out, std::string_view v) {
+  for (char c : v) {
+    switch (c) {
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      default:
+        out->push_back(c);
+    }
+  }
+}
+
+}  // namespace
+
 size_t FindInvalidUtf8(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
@@ -49,26 +69,6 @@ size_t FindInvalidUtf8(std::string_view s) {
   }
   return std::string_view::npos;
 }
-
-void AppendEscaped(std::string* out, std::string_view v) {
-  for (char c : v) {
-    switch (c) {
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      default:
-        out->push_back(c);
-    }
-  }
-}
-
-}  // namespace
 
 bool IsValidLabelName(std::string_view name) {
   if (name.empty() || !IsNameStart(name[0])) return false;

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "promql/eval/evaluator.h"
+#include "tsdb/utf8.h"
 
 namespace promql::eval {
 
@@ -39,38 +40,7 @@ Labels GroupingLabels(const Labels& l, const std::vector<std::string>& grouping,
   return Labels::FromSorted(std::move(out));
 }
 
-bool IsValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = s[i];
-    int n;
-    uint32_t r;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      n = 2, r = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      n = 3, r = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      n = 4, r = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + n > s.size()) return false;
-    for (int k = 1; k < n; ++k) {
-      unsigned char cc = s[i + k];
-      if ((cc & 0xC0) != 0x80) return false;
-      r = (r << 6) | (cc & 0x3F);
-    }
-    if ((n == 2 && r < 0x80) || (n == 3 && r < 0x800) || (n == 4 && r < 0x10000) || r > 0x10FFFF ||
-        (r >= 0xD800 && r <= 0xDFFF)) {
-      return false;
-    }
-    i += n;
-  }
-  return true;
-}
+using tsdb::IsValidUtf8;
 
 // --- heaps as Go's container/heap builds them (the selected set and order depend on it) ---
 

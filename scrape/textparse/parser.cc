@@ -16,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "tsdb/utf8.h"
 
 namespace scrape::textparse {
 
@@ -78,41 +79,6 @@ std::string Describe(std::string_view line, size_t offset) {
   if (c == '\'') return "\"'\"";
   if (c >= 0x20 && c < 0x7f) return absl::StrFormat("'%c'", c);
   return absl::StrFormat("byte 0x%02x", c);
-}
-
-// Go's utf8.ValidString: well-formed UTF-8 without surrogates or overlong forms.
-bool ValidUtf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* end = p + s.size();
-  while (p < end) {
-    const unsigned char c = *p;
-    if (c < 0x80) {
-      ++p;
-      continue;
-    }
-    int n;
-    unsigned char lo = 0x80, hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) {
-      n = 1;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      n = 2;
-      if (c == 0xe0) lo = 0xa0;
-      if (c == 0xed) hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      n = 3;
-      if (c == 0xf0) lo = 0x90;
-      if (c == 0xf4) hi = 0x8f;
-    } else {
-      return false;
-    }
-    if (end - p <= n) return false;
-    if (p[1] < lo || p[1] > hi) return false;
-    for (int i = 2; i <= n; ++i) {
-      if ((p[i] & 0xc0) != 0x80) return false;
-    }
-    p += n + 1;
-  }
-  return true;
 }
 
 // Exact powers of ten as doubles (10^22 is the largest exactly representable one).
@@ -604,7 +570,7 @@ absl::Status Parser::ParseQuotedValue(Line& line, size_t& pos, std::string_view 
   }
   std::string_view raw = t.substr(start, p - start);
   pos = p + 1;
-  if (high && !ValidUtf8(raw)) {
+  if (high && !tsdb::IsValidUtf8(raw)) {
     return Fail(line.no, start, absl::StrCat("invalid UTF-8 in the value of label ", Quote(label)));
   }
   if (!escapes) {

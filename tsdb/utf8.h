@@ -1,0 +1,20 @@
+// UTF-8 validation with Go's utf8.ValidString rules, which Prometheus applies to label values and
+// exposition text: no overlong forms, no surrogates, nothing above U+10FFFF.
+#ifndef METRICS_ADAPTER_TSDB_UTF8_H_
+#define METRICS_ADAPTER_TSDB_UTF8_H_
+
+#include <cstddef>
+#include <string_view>
+
+namespace tsdb {
+
+// The byte offset of the first byte that does not start a well-formed sequence, or npos.
+size_t FindInvalidUtf8(std::string_view s);
+
+inline bool IsValidUtf8(std::string_view s) {
+  return FindInvalidUtf8(s) == std::string_view::npos;
+}
+
+}  // namespace tsdb
+
+#endif  // METRICS_ADAPTER_TSDB_UTF8_H_
