@@ -12,6 +12,11 @@
 namespace tsdb {
 namespace {
 
+// `name!=""`: matches every series that has the label, whatever its value.
+bool IsPresenceMatcher(const LabelMatcher& m) {
+  return m.type() == LabelMatcher::Type::kNotEqual && m.value().empty();
+}
+
 // A query's private copy of one series: its labels and the chunks overlapping the query range.
 class SnapshotSeries final : public SeriesData {
  public:
@@ -352,8 +357,20 @@ PostingsList Head::PostingsForMatchers(const std::vector<LabelMatcher>& matchers
   std::deque<PostingsList> computed;
   std::vector<const PostingsList*> positive;
   std::vector<const PostingsList*> negative;
+  // `name!=""` only asks that the label be present. With another positive matcher it is cheaper
+  // to check the few series the others leave than to merge the postings of every value (the
+  // metrics APIs' `pod!=""` over thousands of pods).
+  const bool has_selective =
+      std::any_of(matchers.begin(), matchers.end(),
+                  [](const LabelMatcher& m) { return !m.MatchesEmpty() && !IsPresenceMatcher(m); });
+  std::vector<std::string_view> present;
   for (const LabelMatcher& m : matchers) {
     const MemPostings::Values* values = postings_.ValuesOf(m.name());
+    if (has_selective && IsPresenceMatcher(m)) {
+      if (values == nullptr) return {};
+      present.push_back(m.name());
+      continue;
+    }
     if (!m.MatchesEmpty()) {
       // Series must carry the label with a matching value.
       if (values == nullptr) return {};
@@ -408,6 +425,25 @@ PostingsList Head::PostingsForMatchers(const std::vector<LabelMatcher>& matchers
   for (const PostingsList* n : negative) {
     if (result.empty()) break;
     result = Subtract(result, *n);
+  }
+  if (!present.empty()) {
+    result.erase(std::remove_if(result.begin(), result.end(),
+                                [&](SeriesRef ref) {
+                                  const MemSeries* series = series_.Get(ref);
+                                  if (series == nullptr) return true;
+                                  for (std::string_view name : present) {
+                                    bool found = false;
+                                    for (const auto& [n, v] : series->labels) {
+                                      if (n == name) {
+                                        found = !v.empty();
+                                        break;
+                                      }
+                                    }
+                                    if (!found) return true;
+                                  }
+                                  return false;
+                                }),
+                 result.end());
   }
   return result;
 }

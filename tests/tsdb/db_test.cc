@@ -141,6 +141,12 @@ TEST(DBTest, MatcherSemantics) {
   EXPECT_EQ(count({Re("__name__", ".+"), Re("pod", ".*-2")}), 1u);
   EXPECT_EQ(count({Eq("__name__", "nope")}), 0u);
   EXPECT_EQ(count({Eq("env", "prod"), Eq("env", "dev")}), 0u);
+  // `label!=""` asks for the label's presence, alone or next to selective matchers.
+  EXPECT_EQ(count({Eq("__name__", "m"), Neq("env", "")}), 2u);
+  EXPECT_EQ(count({Neq("env", "")}), 2u);
+  EXPECT_EQ(count({Eq("__name__", "other"), Neq("env", "")}), 0u);
+  EXPECT_EQ(count({Eq("__name__", "m"), Neq("env", ""), Neq("pod", "")}), 2u);
+  EXPECT_EQ(count({Eq("__name__", "m"), Neq("nolabel", "")}), 0u);
   // A selector made only of empty-matching matchers is refused, as in Prometheus.
   auto q = db->NewQuerier(kMinTime, kMaxTime);
   EXPECT_FALSE(q->Select({Neq("env", "x")}).ok());
