@@ -11,7 +11,7 @@ ours/prometheus, and whether the answers are the same (label sets, timestamps, v
 1e-6 relative, NaN equal to NaN).
 
 Usage:
-  bench/promql_vs_prometheus.py --binary build/release/metrics-adapter [--series 10000]
+  bench/promql_vs_prometheus.py --binary build/release/adapter/metrics-adapter [--series 10000]
       [--reps 7] [--workdir /tmp/promql-bench] [--keep]
 
 Needs promtool and prometheus on PATH (scripts/install-deps.sh installs Debian's 2.42). Only the
@@ -204,7 +204,7 @@ def same(a, b):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--binary", default=os.environ.get("MA_BINARY", "build/release/metrics-adapter"))
+    parser.add_argument("--binary", default=os.environ.get("MA_BINARY", "build/release/adapter/metrics-adapter"))
     parser.add_argument("--series", type=int, default=10000)
     parser.add_argument("--reps", type=int, default=7)
     parser.add_argument("--workdir", default=None)

@@ -47,6 +47,6 @@ What one request does: curl 'http://127.0.0.1:8080/debug/explain?path=/apis/cust
 PromQL: curl 'http://127.0.0.1:8080/api/v1/query?query=rate(http_requests_total[1m])'
 HELP
 
-build/release/metrics-adapter serve --storage-path "$demo/data" \
+build/release/adapter/metrics-adapter serve --storage-path "$demo/data" \
   --scrape-config examples/scrape.yml --config examples/rules.yaml \
   --cert-dir "$demo/certs" "$@"
