@@ -11,9 +11,7 @@ namespace tsdb {
 // The byte offset of the first byte that does not start a well-formed sequence, or npos.
 size_t FindInvalidUtf8(std::string_view s);
 
-inline bool IsValidUtf8(std::string_view s) {
-  return FindInvalidUtf8(s) == std::string_view::npos;
-}
+inline bool IsValidUtf8(std::string_view s) { return FindInvalidUtf8(s) == std::string_view::npos; }
 
 }  // namespace tsdb
 
