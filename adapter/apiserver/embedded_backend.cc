@@ -1,6 +1,5 @@
 #include <algorithm>
 #include <map>
-#include <set>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -33,26 +32,26 @@ class EmbeddedBackend : public QueryBackend {
     absl::StatusOr<std::vector<tsdb::LabelMatcher>> matchers =
         promql::ParseMetricSelector(series_query);
     if (!matchers.ok()) return matchers.status();
+    // Names and label names only: the index answers both without copying any samples.
     std::unique_ptr<tsdb::Querier> querier = db->NewQuerier(since, until);
-    absl::StatusOr<std::vector<std::unique_ptr<tsdb::SeriesData>>> series =
-        querier->Select(*matchers);
-    if (!series.ok()) return series.status();
-    // Series come sorted by labels, hence grouped by metric name.
+    absl::StatusOr<std::vector<std::string>> names = querier->LabelValues("__name__", *matchers);
+    if (!names.ok()) return names.status();
     std::vector<DiscoveredMetric> out;
-    std::set<std::string_view> names;
-    for (const std::unique_ptr<tsdb::SeriesData>& s : *series) {
-      const tsdb::Labels& labels = s->labels();
-      std::string_view metric = labels.Get("__name__");
-      if (metric.empty()) continue;
-      if (out.empty() || out.back().name != metric) {
-        Finish(&names, out.empty() ? nullptr : &out.back());
-        out.push_back(DiscoveredMetric{std::string(metric), {}});
-      }
-      for (const tsdb::Label& l : labels) {
-        if (l.name != "__name__") names.insert(l.name);
+    out.reserve(names->size());
+    for (std::string& name : *names) {
+      std::vector<tsdb::LabelMatcher> of_metric = *matchers;
+      absl::StatusOr<tsdb::LabelMatcher> is_name =
+          tsdb::LabelMatcher::Make(tsdb::LabelMatcher::Type::kEqual, "__name__", name);
+      if (!is_name.ok()) return is_name.status();
+      of_metric.push_back(*std::move(is_name));
+      absl::StatusOr<std::vector<std::string>> label_names = querier->LabelNames(of_metric);
+      if (!label_names.ok()) return label_names.status();
+      DiscoveredMetric& metric = out.emplace_back();
+      metric.name = std::move(name);
+      for (std::string& l : *label_names) {
+        if (l != "__name__") metric.label_names.push_back(std::move(l));
       }
     }
-    Finish(&names, out.empty() ? nullptr : &out.back());
     return out;
   }
 
@@ -65,11 +64,6 @@ class EmbeddedBackend : public QueryBackend {
   }
 
  private:
-  static void Finish(std::set<std::string_view>* names, DiscoveredMetric* metric) {
-    if (metric != nullptr) metric->label_names.assign(names->begin(), names->end());
-    names->clear();
-  }
-
   std::function<tsdb::DB*()> db_;
   promql::EngineOptions options_;
 };
