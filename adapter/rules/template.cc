@@ -457,24 +457,6 @@ void CheckArity(const FuncInfo& f, int got, size_t pos) {
 // ---------------------------------------------------------------------------------------------
 // Literals.
 
-void AppendUtf8(std::string& out, uint32_t r) {
-  if (r < 0x80) {
-    out.push_back(static_cast<char>(r));
-  } else if (r < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (r >> 6)));
-    out.push_back(static_cast<char>(0x80 | (r & 0x3F)));
-  } else if (r < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (r >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((r >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (r & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (r >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((r >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((r >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (r & 0x3F)));
-  }
-}
-
 int HexVal(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -628,7 +610,7 @@ bool UnquoteString(std::string_view tok, std::string& out) {
     if (is_byte || v < 0x80) {
       out.push_back(static_cast<char>(v));
     } else {
-      AppendUtf8(out, v);
+      template_internal::AppendRune(out, v);
     }
   }
   return true;

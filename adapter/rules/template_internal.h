@@ -100,6 +100,9 @@ std::string GoQuote(std::string_view s);
 // url.QueryEscape.
 std::string QueryEscape(std::string_view s);
 
+// Appends rune r as UTF-8; a surrogate or a value above U+10FFFF becomes U+FFFD.
+void AppendRune(std::string& out, uint32_t r);
+
 }  // namespace rules::template_internal
 
 #endif  // METRICS_ADAPTER_ADAPTER_RULES_TEMPLATE_INTERNAL_H_
