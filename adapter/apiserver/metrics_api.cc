@@ -5,6 +5,7 @@
 #include <cmath>
 #include <map>
 #include <optional>
+#include <set>
 #include <utility>
 #include <variant>
 
@@ -385,7 +386,17 @@ http::Response MetricsApi::ServeCustom(const Call& call) const {
   query_request.namespace_ = ns;
   if (!wildcard) query_request.names = std::vector<std::string>{name};
   query_request.metric_selector = *metric_selector;
-  if (wildcard) query_request.object_selector = *object_selector;
+  if (wildcard && options_.objects != nullptr) {
+    absl::StatusOr<std::vector<ObjectRef>> refs =
+        options_.objects->List(*info, ns, *object_selector);
+    if (!refs.ok()) return FromStatus(refs.status());
+    std::vector<std::string> names;
+    names.reserve(refs->size());
+    for (ObjectRef& r : *refs) names.push_back(std::move(r.name));
+    query_request.names = std::move(names);
+  } else if (wildcard) {
+    query_request.object_selector = *object_selector;
+  }
   absl::StatusOr<rules::BuiltQuery> query = call.state->registry->BuildCustomQuery(query_request);
   if (!query.ok()) return FromStatus(query.status());
   absl::StatusOr<promql::Vector> samples = Evaluate(call, *query, /*allow_scalar=*/false);
@@ -567,6 +578,26 @@ http::Response MetricsApi::ServeResource(const Call& call) const {
   const rules::RuleSet& rules = *call.state->rules;
   std::optional<std::vector<std::string>> names;
   if (!name.empty()) names = std::vector<std::string>{name};
+  // Cluster mode lists the existing objects the selector matches and reports only those.
+  std::optional<std::set<std::pair<std::string, std::string>>> existing;
+  if (name.empty() && options_.objects != nullptr) {
+    std::optional<k8s::ResourceInfo> info = options_.mapper->Find(nodes ? "nodes" : "pods", "");
+    if (!info.has_value()) return NotFound("the server could not find the requested resource");
+    absl::StatusOr<std::vector<ObjectRef>> refs = options_.objects->List(*info, ns, *selector);
+    if (!refs.ok()) return FromStatus(refs.status());
+    existing.emplace();
+    std::set<std::string> distinct;
+    for (const ObjectRef& r : *refs) {
+      existing->emplace(nodes ? "" : r.namespace_, r.name);
+      distinct.insert(r.name);
+    }
+    names = std::vector<std::string>(distinct.begin(), distinct.end());
+    if (names->empty()) {
+      return JsonReply(absl::StrCat(R"({"kind":")", nodes ? "NodeMetricsList" : "PodMetricsList",
+                                    R"(","apiVersion":"metrics.k8s.io/v1beta1","metadata":{},)",
+                                    R"("items":[]})"));
+    }
+  }
 
   // (namespace, object) -> usage, sorted as the lists are.
   std::map<std::pair<std::string, std::string>, ObjectUsage> objects;
@@ -605,7 +636,9 @@ http::Response MetricsApi::ServeResource(const Call& call) const {
       cpu |= u.cpu.has_value();
       memory |= u.memory.has_value();
     }
-    if (cpu && memory) {
+    if (existing.has_value() && !existing->contains(it->first)) {
+      it = objects.erase(it);
+    } else if (cpu && memory) {
       ++it;
     } else {
       if (call.explanation != nullptr) {
@@ -651,9 +684,10 @@ http::Response MetricsApi::ServeResource(const Call& call) const {
     }
     *out += "}";
   };
-  // Objects known here carry no labels of their own, so a selector matches as it would match an
-  // object without labels.
-  const bool selected = selector->Matches([](std::string_view) { return std::nullopt; });
+  // In local mode objects carry no labels of their own, so a selector matches as it would match
+  // an object without labels; in cluster mode the lister applied it already.
+  const bool selected =
+      existing.has_value() || selector->Matches([](std::string_view) { return std::nullopt; });
   if (!name.empty()) {
     auto it = objects.begin();
     if (it == objects.end()) {

@@ -15,9 +15,11 @@
 // enable_external_metrics). Replies are JSON whatever the Accept header asks for (clients that
 // prefer protobuf accept JSON); errors are metav1.Status objects (status.h).
 //
-// Objects are identified from the series' own labels (the label each rule maps to a resource):
-// a wildcard request reports every object that has a sample, and its labelSelector is applied to
-// the series as extra matchers. Values go out as canonical Quantity strings; a NaN or infinite
+// Local mode: objects are identified from the series' own labels (the label each rule maps to a
+// resource): a wildcard request reports every object that has a sample, and its labelSelector is
+// applied to the series as extra matchers. Cluster mode (MetricsApiOptions::objects): a wildcard
+// request and a resource metrics list report the existing objects whose own labels match the
+// labelSelector, looked up in the adapter's caches, and only those. Values go out as canonical Quantity strings; a NaN or infinite
 // value leaves its object out (logged at debug level and counted) instead of sending garbage.
 //
 // Discovery (which metrics exist) runs on Discover(): serve calls it periodically, so a metric
@@ -36,6 +38,7 @@
 
 #include "absl/status/status.h"
 #include "adapter/apiserver/backend.h"
+#include "adapter/apiserver/object_lister.h"
 #include "adapter/http/server.h"
 #include "promql/value.h"
 
@@ -53,6 +56,8 @@ namespace apiserver {
 struct MetricsApiOptions {
   std::shared_ptr<const QueryBackend> backend;
   std::shared_ptr<const k8s::ResourceMapper> mapper;
+  // Cluster mode: the Kubernetes objects (object_lister.h). Null: local mode.
+  std::shared_ptr<const ObjectLister> objects;
   // --enable-external-metrics: only one external metrics provider can be registered in a
   // cluster; false leaves external.metrics.k8s.io to another one (KEDA).
   bool enable_external_metrics = true;

@@ -1,6 +1,7 @@
 #include "adapter/cli/flags.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <iostream>
 #include <string>
@@ -76,6 +77,12 @@ void FlagSet::Bool(std::string name, bool* target, bool default_value, std::stri
   Add(std::move(name), Type::kBool, target, default_value ? "true" : "", std::move(help));
 }
 
+void FlagSet::Double(std::string name, double* target, double default_value, std::string help) {
+  *target = default_value;
+  Add(std::move(name), Type::kDouble, target, default_value == 0 ? "" : absl::StrCat(default_value),
+      std::move(help));
+}
+
 void FlagSet::Duration(std::string name, int64_t* target_ms, int64_t default_ms, std::string help) {
   *target_ms = default_ms;
   Add(std::move(name), Type::kDuration, target_ms,
@@ -115,6 +122,14 @@ absl::Status FlagSet::Set(Flag& flag, const std::string& text) {
       bool v;
       if (!ParseBool(text, &v)) return absl::InvalidArgumentError("expected true or false");
       *static_cast<bool*>(flag.target) = v;
+      break;
+    }
+    case Type::kDouble: {
+      double v;
+      if (!absl::SimpleAtod(text, &v) || !std::isfinite(v)) {
+        return absl::InvalidArgumentError("expected a number");
+      }
+      *static_cast<double*>(flag.target) = v;
       break;
     }
     case Type::kDuration: {
@@ -219,6 +234,9 @@ std::string FlagSet::Usage() const {
         left += " int";
         break;
       case Type::kBool:
+        break;
+      case Type::kDouble:
+        left += " float";
         break;
       case Type::kDuration:
         left += " duration";

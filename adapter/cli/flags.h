@@ -48,6 +48,8 @@ class FlagSet {
   void Int(std::string name, int* target, int default_value, std::string help);
   void Int64(std::string name, int64_t* target, int64_t default_value, std::string help);
   void Bool(std::string name, bool* target, bool default_value, std::string help);
+  // A finite decimal number, e.g. Kubernetes' --client-qps 5 or 2.5.
+  void Double(std::string name, double* target, double default_value, std::string help);
   // A Prometheus duration (adapter/cli/duration.h), stored in milliseconds.
   void Duration(std::string name, int64_t* target_ms, int64_t default_ms, std::string help);
   // The first occurrence on the command line replaces the default, later ones append.
@@ -83,7 +85,7 @@ class FlagSet {
   std::string Usage() const;
 
  private:
-  enum class Type { kString, kInt, kInt64, kBool, kDuration, kStringList };
+  enum class Type { kString, kInt, kInt64, kBool, kDouble, kDuration, kStringList };
   struct Flag {
     Type type;
     void* target;

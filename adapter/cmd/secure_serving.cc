@@ -50,6 +50,8 @@ BindAddress ParseBindAddress(const std::string& raw) {
   return b;
 }
 
+}  // namespace
+
 absl::Status CheckReadableFile(const char* flag, const std::string& path) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -65,8 +67,6 @@ absl::Status CheckReadableFile(const char* flag, const std::string& path) {
   }
   return absl::OkStatus();
 }
-
-}  // namespace
 
 void RegisterSecureServingFlags(cli::FlagSet* flags, SecureServingOptions* o) {
   flags->String("bind-address", &o->bind_address, "0.0.0.0",

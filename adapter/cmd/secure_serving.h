@@ -43,6 +43,10 @@ void RegisterSecureServingFlags(cli::FlagSet* flags, SecureServingOptions* optio
 // (InvalidArgument) name the flag.
 absl::Status ValidateSecureServingOptions(const SecureServingOptions& options);
 
+// OK when path names a regular file this process can open; otherwise InvalidArgument
+// `invalid value "<path>" for --<flag>: cannot read: <reason>` (or "not a regular file").
+absl::Status CheckReadableFile(const char* flag, const std::string& path);
+
 // The host:port to pass to http::Server::Listen for the listener on port: ":port" for an
 // unspecified bind address, "[addr]:port" for IPv6, "addr:port" otherwise.
 std::string SecureListenAddress(const SecureServingOptions& options, int port);

@@ -59,6 +59,22 @@ TEST(FlagSetTest, DefaultsAreWrittenAtRegistration) {
   EXPECT_FALSE(f.set.Changed("storage-path"));
 }
 
+TEST(FlagSetTest, DoubleFlagsTakeDecimalsAndRefuseOtherText) {
+  FlagSet set("metrics-adapter serve");
+  double qps = 0;
+  set.Double("client-qps", &qps, 5, "Requests per second.");
+  EXPECT_EQ(qps, 5);
+  ASSERT_TRUE(set.Parse({"--client-qps=2.5"}).ok());
+  EXPECT_EQ(qps, 2.5);
+  for (const char* bad : {"abc", "inf", "nan", ""}) {
+    absl::StatusOr<std::vector<std::string>> r = set.Parse({std::string("--client-qps=") + bad});
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_THAT(std::string(r.status().message()), HasSubstr("--client-qps")) << bad;
+  }
+  EXPECT_THAT(set.Usage(), HasSubstr("--client-qps float"));
+  EXPECT_THAT(set.Usage(), HasSubstr("(default 5)"));
+}
+
 TEST(FlagSetTest, EqualsAndSeparateValueForms) {
   TestFlags f;
   auto rest = f.Parse({"--storage-path=/var/lib/x", "--secure-port", "0", "--retention", "1h30m",

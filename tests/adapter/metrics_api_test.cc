@@ -4,8 +4,12 @@
 
 #include <cmath>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "adapter/apiserver/backend.h"
@@ -20,6 +24,7 @@
 
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -131,18 +136,27 @@ class MetricsApiTest : public ::testing::Test {
             {"node", "n1"}},
            0, 0.5);
 
-    apiserver::MetricsApiOptions api_options;
-    tsdb::DB* raw = db_.get();
-    api_options.backend = apiserver::NewEmbeddedBackend([raw] { return raw; }, {});
     mapper_ = k8s::NewBuiltinResourceMapper();
-    api_options.mapper = mapper_;
-    api_options.now_ms = [] { return kNow; };
-    api_ = std::make_unique<apiserver::MetricsApi>(std::move(api_options));
+    api_ = NewApi([](apiserver::MetricsApiOptions*) {});
+  }
+
+  // An API over the test's storage and rules; adjust changes the options first.
+  std::unique_ptr<apiserver::MetricsApi> NewApi(
+      const std::function<void(apiserver::MetricsApiOptions*)>& adjust) {
+    apiserver::MetricsApiOptions options;
+    tsdb::DB* raw = db_.get();
+    options.backend = apiserver::NewEmbeddedBackend([raw] { return raw; }, {});
+    options.mapper = mapper_;
+    options.now_ms = [] { return kNow; };
+    adjust(&options);
+    auto api = std::make_unique<apiserver::MetricsApi>(std::move(options));
     auto config = rules::ParseConfig(kRules, "rules.yaml", *mapper_);
-    ASSERT_TRUE(config.ok()) << config.status();
+    EXPECT_TRUE(config.ok()) << config.status();
+    if (!config.ok()) return api;
     auto compiled = rules::RuleSet::Create(std::move(*config), mapper_);
-    ASSERT_TRUE(compiled.ok()) << compiled.status();
-    api_->SetRules(std::make_shared<const rules::RuleSet>(std::move(*compiled)));
+    EXPECT_TRUE(compiled.ok()) << compiled.status();
+    if (compiled.ok()) api->SetRules(std::make_shared<const rules::RuleSet>(std::move(*compiled)));
+    return api;
   }
 
   void TearDown() override {
@@ -376,18 +390,9 @@ TEST_F(MetricsApiTest, DiscoveryFollowsNewSeries) {
 }
 
 TEST_F(MetricsApiTest, ExternalMetricsCanBeLeftToAnotherProvider) {
-  apiserver::MetricsApiOptions options;
-  tsdb::DB* raw = db_.get();
-  options.backend = apiserver::NewEmbeddedBackend([raw] { return raw; }, {});
-  options.mapper = mapper_;
-  options.now_ms = [] { return kNow; };
-  options.enable_external_metrics = false;
-  apiserver::MetricsApi api(std::move(options));
-  auto config = rules::ParseConfig(kRules, "rules.yaml", *mapper_);
-  ASSERT_TRUE(config.ok()) << config.status();
-  auto compiled = rules::RuleSet::Create(std::move(*config), mapper_);
-  ASSERT_TRUE(compiled.ok()) << compiled.status();
-  api.SetRules(std::make_shared<const rules::RuleSet>(std::move(*compiled)));
+  std::unique_ptr<apiserver::MetricsApi> owned =
+      NewApi([](apiserver::MetricsApiOptions* o) { o->enable_external_metrics = false; });
+  apiserver::MetricsApi& api = *owned;
   http::Request groups;
   groups.method = "GET";
   groups.path = "/apis";
@@ -410,3 +415,95 @@ TEST_F(MetricsApiTest, ExplainShowsRuleQueryAndSamples) {
 }
 
 }  // namespace
+
+namespace {
+
+// Cluster mode's objects: a fixed set of pods and nodes with labels, as the informer caches
+// would hold them. Records what it was asked.
+class FixedObjects : public apiserver::ObjectLister {
+ public:
+  struct Obj {
+    std::string resource;
+    std::string ns;
+    std::string name;
+    std::map<std::string, std::string> labels;
+  };
+  explicit FixedObjects(std::vector<Obj> objects) : objects_(std::move(objects)) {}
+
+  absl::StatusOr<std::vector<apiserver::ObjectRef>> List(
+      const k8s::ResourceInfo& resource, std::string_view ns,
+      const k8s::LabelSelector& selector) const override {
+    asked.push_back(resource.group_resource.String() + " " + std::string(ns) + " " +
+                    selector.String());
+    std::vector<apiserver::ObjectRef> out;
+    for (const Obj& o : objects_) {
+      if (o.resource != resource.group_resource.resource) continue;
+      if (!ns.empty() && o.ns != ns) continue;
+      auto lookup = [&o](std::string_view key) -> std::optional<std::string_view> {
+        auto it = o.labels.find(std::string(key));
+        if (it == o.labels.end()) return std::nullopt;
+        return std::string_view(it->second);
+      };
+      if (selector.Matches(lookup)) out.push_back({o.ns, o.name});
+    }
+    return out;
+  }
+
+  mutable std::vector<std::string> asked;
+
+ private:
+  std::vector<Obj> objects_;
+};
+
+}  // namespace
+
+TEST_F(MetricsApiTest, ClusterModeReportsExistingObjectsMatchingTheirOwnLabels) {
+  // p1 and p2 have samples; p2 and p4 (no samples) carry app=web; p3 is elsewhere.
+  auto objects = std::make_shared<FixedObjects>(std::vector<FixedObjects::Obj>{
+      {"pods", "ns1", "p1", {{"app", "api"}}},
+      {"pods", "ns1", "p2", {{"app", "web"}}},
+      {"pods", "ns1", "p4", {{"app", "web"}}},
+      {"pods", "ns2", "p3", {{"app", "web"}}},
+      {"nodes", "", "n1", {{"zone", "a"}}},
+  });
+  std::unique_ptr<apiserver::MetricsApi> api =
+      NewApi([&](apiserver::MetricsApiOptions* o) { o->objects = objects; });
+  auto get = [&](const std::string& path, const std::string& selector) {
+    http::Request r;
+    r.method = "GET";
+    r.path = path;
+    if (!selector.empty()) r.params.emplace_back("labelSelector", selector);
+    return api->Handle(r);
+  };
+  http::Response web =
+      get(std::string(kCustom) + "v1beta1/namespaces/ns1/pods/*/http_requests", "app=web");
+  ASSERT_EQ(web.status, 200) << web.body;
+  EXPECT_THAT(web.body, HasSubstr(R"("name":"p2")"));
+  EXPECT_THAT(web.body, Not(HasSubstr(R"("name":"p1")")));
+  EXPECT_THAT(web.body, Not(HasSubstr(R"("name":"p4")")));  // no samples
+  EXPECT_THAT(objects->asked, ElementsAre("pods ns1 app=web"));
+
+  // The selector is about the objects' labels, not the series': the series have no app label.
+  http::Response all =
+      get(std::string(kCustom) + "v1beta1/namespaces/ns1/pods/*/http_requests", "app in (api,web)");
+  ASSERT_EQ(all.status, 200) << all.body;
+  EXPECT_THAT(all.body, HasSubstr(R"("name":"p1")"));
+  EXPECT_THAT(all.body, HasSubstr(R"("name":"p2")"));
+
+  // No object matches: nothing to report, as prometheus-adapter answers.
+  EXPECT_EQ(
+      get(std::string(kCustom) + "v1beta1/namespaces/ns1/pods/*/http_requests", "app=none").status,
+      404);
+
+  // Resource metrics lists: only listed objects (p1 is app=api).
+  http::Response pods = get("/apis/metrics.k8s.io/v1beta1/namespaces/ns1/pods", "app=api");
+  ASSERT_EQ(pods.status, 200) << pods.body;
+  EXPECT_THAT(pods.body, HasSubstr(R"("name":"p1","namespace":"ns1")"));
+  http::Response none = get("/apis/metrics.k8s.io/v1beta1/namespaces/ns1/pods", "app=web");
+  ASSERT_EQ(none.status, 200) << none.body;
+  EXPECT_THAT(none.body, HasSubstr(R"("items":[])"));
+  http::Response nodes = get("/apis/metrics.k8s.io/v1beta1/nodes", "zone=a");
+  ASSERT_EQ(nodes.status, 200) << nodes.body;
+  EXPECT_THAT(nodes.body, HasSubstr(R"("name":"n1")"));
+  EXPECT_THAT(get("/apis/metrics.k8s.io/v1beta1/nodes", "zone=b").body, HasSubstr(R"("items":[])"));
+}
