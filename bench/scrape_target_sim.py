@@ -10,9 +10,9 @@ requests of that second, so the simulator itself stays cheap.
     python3 bench/scrape_target_sim.py --port 9700 --series 500
 """
 import argparse
-import asyncio
 import math
-import time
+
+from exposition_server import serve_forever
 
 
 def series_prefixes(n):
@@ -38,63 +38,35 @@ def series_prefixes(n):
     return out[:n]
 
 
-class Exposition:
-    def __init__(self, n):
-        self.series = series_prefixes(n)
-        self.second = None
-        self.body = b""
+def make_render(n):
+    series = series_prefixes(n)
+    types = {"sim_requests_total": "counter", "sim_request_duration_seconds": "histogram",
+             "sim_memory_bytes": "gauge"}
 
-    def render(self):
-        now = int(time.time())
-        if now == self.second:
-            return self.body
+    def render(now):
         lines = []
         family = None
-        types = {"sim_requests_total": "counter", "sim_request_duration_seconds": "histogram",
-                 "sim_memory_bytes": "gauge"}
-        for k, (fam, text, kind) in enumerate(self.series):
+        for k, (fam, text, kind) in enumerate(series):
             if fam != family:
                 family = fam
-                name = fam
-                lines.append("# HELP %s Simulated %s.\n# TYPE %s %s\n" % (name, name, name, types[fam]))
+                lines.append("# HELP %s Simulated %s.\n# TYPE %s %s\n" % (fam, fam, fam, types[fam]))
             if kind == "gauge":
                 v = 1e6 + 1e5 * math.sin(now / 60.0 + k)
                 lines.append("%s %.0f\n" % (text, v))
             else:
                 lines.append("%s %d\n" % (text, (k % 17 + 1) * (now - 1_700_000_000)))
-        self.body = "".join(lines).encode()
-        self.second = now
-        return self.body
+        return "".join(lines).encode()
+
+    return render
 
 
-async def serve(reader, writer, expo):
-    try:
-        while True:
-            head = await reader.readuntil(b"\r\n\r\n")
-            if not head:
-                break
-            body = expo.render()
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
-                         b"Content-Length: %d\r\n\r\n" % len(body))
-            writer.write(body)
-            await writer.drain()
-    except (asyncio.IncompleteReadError, ConnectionError):
-        pass
-    finally:
-        writer.close()
-
-
-async def main():
+def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--series", type=int, default=500)
     args = ap.parse_args()
-    expo = Exposition(args.series)
-    server = await asyncio.start_server(lambda r, w: serve(r, w, expo), "127.0.0.1", args.port,
-                                        backlog=2048, limit=1 << 16)
-    async with server:
-        await server.serve_forever()
+    serve_forever(args.port, make_render(args.series), backlog=2048)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

@@ -22,16 +22,19 @@ requests_total = {"get": 0.0}
 queue_depth = 0.0
 
 
-def simulate(rps, depth):
+def simulate(rps, depth, steady):
     global queue_depth
     start = time.monotonic()
     while True:
         time.sleep(0.25)
         with lock:
             requests_total["get"] += rps * 0.25
-            # A queue that fills and drains over a minute.
-            phase = (time.monotonic() - start) % 60
-            queue_depth = depth * (phase / 30 if phase < 30 else (60 - phase) / 30)
+            if steady:
+                queue_depth = depth
+            else:
+                # A queue that fills and drains over a minute.
+                phase = (time.monotonic() - start) % 60
+                queue_depth = depth * (phase / 30 if phase < 30 else (60 - phase) / 30)
 
 
 def rss_bytes():
@@ -88,8 +91,13 @@ def main():
     parser.add_argument("--address", default="127.0.0.1")
     parser.add_argument("--rps", type=float, default=1.0, help="simulated requests per second")
     parser.add_argument("--queue-depth", type=float, default=40.0, help="peak queue depth")
+    parser.add_argument(
+        "--steady-queue", action="store_true", help="keep queue_depth at --queue-depth"
+    )
     args = parser.parse_args()
-    threading.Thread(target=simulate, args=(args.rps, args.queue_depth), daemon=True).start()
+    threading.Thread(
+        target=simulate, args=(args.rps, args.queue_depth, args.steady_queue), daemon=True
+    ).start()
     ThreadingHTTPServer((args.address, args.port), Handler).serve_forever()
 
 

@@ -12,7 +12,7 @@ packages=(
   libre2-dev libabsl-dev libsnappy-dev zlib1g-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   # real peers used by the tests
-  prometheus prometheus-node-exporter curl time
+  prometheus prometheus-node-exporter curl time python3 openssl
   # load generator of bench/metrics_api_bench.sh
   wrk
 )

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "adapter/api/json.h"
@@ -28,31 +29,41 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
   return buffer.str();
 }
 
-// /healthz, /livez, /readyz and their per-check forms, as Kubernetes answers them.
-http::Handler HealthHandler(std::string endpoint, std::function<bool()> ready) {
-  return [endpoint = std::move(endpoint), ready = std::move(ready)](const http::Request& req) {
+// A named readiness condition of /readyz ("storage", "informer-sync").
+struct HealthCheck {
+  std::string name;
+  std::function<bool()> ok;
+};
+
+// /healthz, /livez, /readyz and their per-check forms, as Kubernetes answers them: "ok", or a
+// list of [+]/[-] lines with ?verbose or when a check fails; /<endpoint>/<check> asks one check.
+// "ping" always passes.
+http::Handler HealthHandler(std::string endpoint, std::vector<HealthCheck> checks) {
+  checks.insert(checks.begin(), HealthCheck{"ping", nullptr});
+  return [endpoint = std::move(endpoint), checks = std::move(checks)](const http::Request& req) {
     if (auto denied = http::CheckMethod(req, {"GET", "HEAD"})) return *denied;
-    const bool ok = ready == nullptr || ready();
-    const std::string check = ready == nullptr ? "ping" : "storage";
+    auto passes = [](const HealthCheck& c) { return c.ok == nullptr || c.ok(); };
     const std::string base = "/" + endpoint;
     if (req.path != base) {
       const std::string name = req.path.substr(base.size() + 1);
-      if (name != "ping" && name != check) {
-        return http::Response::Text("404 page not found\n", 404);
+      for (const HealthCheck& c : checks) {
+        if (c.name != name) continue;
+        if (passes(c)) return http::Response::Text("ok");
+        return http::Response::Text(absl::StrCat("[-]", name, " failed: reason withheld\n"), 500);
       }
-      if (name == "ping" || ok) return http::Response::Text("ok");
-      return http::Response::Text(absl::StrCat("[-]", check, " failed: reason withheld\n"), 500);
+      return http::Response::Text("404 page not found\n", 404);
     }
-    if (req.Has("verbose")) {
-      std::string body = absl::StrCat("[+]ping ok\n[", ok ? "+" : "-", "]", check,
-                                      ok ? " ok\n" : " failed: reason withheld\n");
-      absl::StrAppend(&body, endpoint, ok ? " check passed\n" : " check failed\n");
-      return http::Response::Text(body, ok ? 200 : 500);
+    std::string lines;
+    bool all = true;
+    for (const HealthCheck& c : checks) {
+      const bool ok = passes(c);
+      all &= ok;
+      absl::StrAppend(&lines, ok ? "[+]" : "[-]", c.name,
+                      ok ? " ok\n" : " failed: reason withheld\n");
     }
-    if (ok) return http::Response::Text("ok");
-    return http::Response::Text(absl::StrCat("[+]ping ok\n[-]", check, " failed: reason withheld\n",
-                                             endpoint, " check failed\n"),
-                                500);
+    if (all && !req.Has("verbose")) return http::Response::Text("ok");
+    absl::StrAppend(&lines, endpoint, all ? " check passed\n" : " check failed\n");
+    return http::Response::Text(lines, all ? 200 : 500);
   };
 }
 
@@ -73,7 +84,8 @@ MetricsServer::MetricsServer(ServeContext* ctx, MetricsServerOptions options)
 absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Create(ServeContext* ctx,
                                                                      MetricsServerOptions options) {
   std::unique_ptr<MetricsServer> server(new MetricsServer(ctx, std::move(options)));
-  server->mapper_ = k8s::NewBuiltinResourceMapper();
+  server->mapper_ = server->options_.mapper != nullptr ? server->options_.mapper
+                                                       : k8s::NewBuiltinResourceMapper();
   apiserver::MetricsApiOptions api_options;
   api_options.backend = server->options_.backend;
   if (api_options.backend == nullptr) {
@@ -81,6 +93,7 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Create(ServeContex
         apiserver::NewEmbeddedBackend([ctx] { return ctx->db.load(); }, ctx->engine);
   }
   api_options.mapper = server->mapper_;
+  api_options.objects = server->options_.objects;
   api_options.enable_external_metrics = server->options_.enable_external_metrics;
   api_options.discovery_max_age_ms = server->options_.metrics_max_age_ms;
   api_options.debug_log = [](std::string_view msg) {
@@ -214,10 +227,11 @@ void MetricsServer::AppendMetrics(std::string* out) const {
 http::Router MetricsServer::BuildRouter() {
   http::Router router = BuildServeRouter(ctx_);
   api_->Register(&router);
-  auto ready = [ctx = ctx_] { return ctx->db.load() != nullptr; };
+  std::vector<HealthCheck> ready{{"storage", [ctx = ctx_] { return ctx->db.load() != nullptr; }}};
+  if (options_.caches_synced != nullptr) ready.push_back({"informer-sync", options_.caches_synced});
   for (const char* endpoint : {"healthz", "livez"}) {
-    router.Handle(absl::StrCat("/", endpoint), HealthHandler(endpoint, nullptr));
-    router.HandlePrefix(absl::StrCat("/", endpoint, "/"), HealthHandler(endpoint, nullptr));
+    router.Handle(absl::StrCat("/", endpoint), HealthHandler(endpoint, {}));
+    router.HandlePrefix(absl::StrCat("/", endpoint, "/"), HealthHandler(endpoint, {}));
   }
   router.Handle("/readyz", HealthHandler("readyz", ready));
   router.HandlePrefix("/readyz/", HealthHandler("readyz", ready));

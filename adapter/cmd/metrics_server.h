@@ -2,8 +2,9 @@
 // with its hot reload, periodic discovery, and the router of the HTTPS listener:
 //
 //   /apis/...                    the metrics APIs (adapter/apiserver/metrics_api.h)
-//   /healthz /livez /readyz      "ok" (readyz: 503 until the storage is open); with ?verbose a
-//                                check list as Kubernetes writes it; /<endpoint>/<check> too
+//   /healthz /livez /readyz      "ok"; readyz fails (500) until the storage is open and, in
+//                                cluster mode, the informer caches have synced; with ?verbose
+//                                a check list as Kubernetes writes it; /<endpoint>/<check> too
 //   /version                     version.Info JSON
 //   /openapi/v2, /openapi/v3     minimal documents naming the served paths
 //   /metrics                     the self metrics, with the API's counters
@@ -15,6 +16,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -47,6 +49,12 @@ struct MetricsServerOptions {
   // Prometheus-compatible server (apiserver::NewPrometheusBackend), which does not need the
   // storage to be open for discovery.
   std::shared_ptr<const apiserver::QueryBackend> backend;
+  // Cluster mode: the resource mapper built from API discovery (null: the built-in one), the
+  // objects of the cluster (null: local mode), and whether the informer caches have synced
+  // (an "informer-sync" check of /readyz; null: no such check).
+  std::shared_ptr<const k8s::ResourceMapper> mapper;
+  std::shared_ptr<const apiserver::ObjectLister> objects;
+  std::function<bool()> caches_synced;
 };
 
 // Loads and compiles a rules file (strict; errors name the file, line and key).

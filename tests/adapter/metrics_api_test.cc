@@ -19,6 +19,7 @@
 #include "adapter/rules/registry.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/adapter/metrics_api_rules.h"
 #include "tests/support/process.h"
 #include "tsdb/db.h"
 
@@ -30,38 +31,7 @@ using ::testing::Not;
 
 constexpr int64_t kNow = 1'700'000'000'000;  // 2023-11-14T22:13:20Z
 
-constexpr char kRules[] = R"(
-rules:
-- seriesQuery: '{__name__=~"^http_.*_total$",namespace!="",pod!=""}'
-  resources:
-    overrides:
-      namespace: {resource: namespace}
-      pod: {resource: pod}
-  name: {matches: "^(.*)_total$", as: "${1}"}
-  metricsQuery: 'sum(rate(<<.Series>>{<<.LabelMatchers>>}[1m])) by (<<.GroupBy>>)'
-- seriesQuery: '{__name__=~"gauge_.*",namespace!=""}'
-  resources: {template: "<<.Resource>>"}
-  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
-- seriesQuery: '{__name__="node_temp"}'
-  resources: {template: "<<.Resource>>"}
-  metricsQuery: 'max(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
-externalRules:
-- seriesQuery: '{__name__="queue_depth"}'
-  resources: {namespaced: false}
-  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (queue)'
-resourceRules:
-  cpu:
-    containerQuery: 'sum by (<<.GroupBy>>) (rate(cpu_seconds_total{<<.LabelMatchers>>}[1m]))'
-    nodeQuery: 'sum by (<<.GroupBy>>) (rate(cpu_seconds_total{<<.LabelMatchers>>}[1m]))'
-    resources: {overrides: {namespace: {resource: namespace}, pod: {resource: pod}, node: {resource: node}}}
-    containerLabel: container
-  memory:
-    containerQuery: 'sum by (<<.GroupBy>>) (memory_bytes{<<.LabelMatchers>>})'
-    nodeQuery: 'sum by (<<.GroupBy>>) (memory_bytes{<<.LabelMatchers>>})'
-    resources: {overrides: {namespace: {resource: namespace}, pod: {resource: pod}, node: {resource: node}}}
-    containerLabel: container
-  window: 1m
-)";
+constexpr const char* kRules = testsupport::kMetricsApiRules;
 
 class MetricsApiTest : public ::testing::Test {
  protected:

@@ -6,7 +6,7 @@
 //             by "?name=value&..." (split at '&' and the first '=', not percent-decoded)
 //   line 2..  query parameters as name=value (a line without '=' is a name with an empty value)
 // The API runs once (static) over a small storage in a temporary directory with series of every
-// kind the rules of tests/adapter/metrics_api_test.cc serve, including awkward label values and
+// kind the rules of tests/adapter/metrics_api_rules.h serve, including awkward label values and
 // NaN samples.
 #include <stdlib.h>
 #include <unistd.h>
@@ -28,6 +28,7 @@
 #include "adapter/rules/config.h"
 #include "adapter/rules/registry.h"
 #include "boost/json.hpp"  // libboost_json comes with ma_adapter
+#include "tests/adapter/metrics_api_rules.h"
 #include "tsdb/db.h"
 #include "tsdb/labels.h"
 #include "tsdb/storage.h"
@@ -36,38 +37,7 @@ namespace {
 
 constexpr int64_t kNow = 1'700'000'000'000;
 
-constexpr char kRules[] = R"(
-rules:
-- seriesQuery: '{__name__=~"^http_.*_total$",namespace!="",pod!=""}'
-  resources:
-    overrides:
-      namespace: {resource: namespace}
-      pod: {resource: pod}
-  name: {matches: "^(.*)_total$", as: "${1}"}
-  metricsQuery: 'sum(rate(<<.Series>>{<<.LabelMatchers>>}[1m])) by (<<.GroupBy>>)'
-- seriesQuery: '{__name__=~"gauge_.*",namespace!=""}'
-  resources: {template: "<<.Resource>>"}
-  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
-- seriesQuery: '{__name__="node_temp"}'
-  resources: {template: "<<.Resource>>"}
-  metricsQuery: 'max(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
-externalRules:
-- seriesQuery: '{__name__="queue_depth"}'
-  resources: {namespaced: false}
-  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (queue)'
-resourceRules:
-  cpu:
-    containerQuery: 'sum by (<<.GroupBy>>) (rate(cpu_seconds_total{<<.LabelMatchers>>}[1m]))'
-    nodeQuery: 'sum by (<<.GroupBy>>) (rate(cpu_seconds_total{<<.LabelMatchers>>}[1m]))'
-    resources: {overrides: {namespace: {resource: namespace}, pod: {resource: pod}, node: {resource: node}}}
-    containerLabel: container
-  memory:
-    containerQuery: 'sum by (<<.GroupBy>>) (memory_bytes{<<.LabelMatchers>>})'
-    nodeQuery: 'sum by (<<.GroupBy>>) (memory_bytes{<<.LabelMatchers>>})'
-    resources: {overrides: {namespace: {resource: namespace}, pod: {resource: pod}, node: {resource: node}}}
-    containerLabel: container
-  window: 1m
-)";
+constexpr const char* kRules = testsupport::kMetricsApiRules;
 
 void Die(const char* what) {
   std::fprintf(stderr, "metrics_api_fuzz setup: %s\n", what);

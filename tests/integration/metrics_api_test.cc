@@ -14,6 +14,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/process.h"
+#include "tests/support/sample_apps.h"
 
 namespace {
 
@@ -35,35 +36,12 @@ class MetricsApiEndToEndTest : public ::testing::Test {
     dir_ = testsupport::MakeTempDir("ma-metrics-api");
     ASSERT_FALSE(dir_.empty());
 
-    const int app1 = testsupport::FreePort();
-    const int app2 = testsupport::FreePort();
-    const std::string app = root_ + "/examples/sample_app.py";
-    apps_.push_back(std::make_unique<ChildProcess>(
-        std::vector<std::string>{"python3", app, "--port", std::to_string(app1), "--rps", "2"},
-        dir_ + "/app1.log"));
-    apps_.push_back(std::make_unique<ChildProcess>(
-        std::vector<std::string>{"python3", app, "--port", std::to_string(app2), "--rps", "0.5"},
-        dir_ + "/app2.log"));
-    testsupport::WriteFileText(
-        dir_ + "/scrape.yml",
-        "global: {scrape_interval: 1s, scrape_timeout: 900ms}\n"
-        "scrape_configs:\n"
-        "  - job_name: sample-app\n"
-        "    static_configs:\n"
-        "      - targets: ['127.0.0.1:" +
-            std::to_string(app1) +
-            "']\n"
-            "        labels: {namespace: default, pod: sample-app-1, node: demo-node}\n"
-            "      - targets: ['127.0.0.1:" +
-            std::to_string(app2) +
-            "']\n"
-            "        labels: {namespace: default, pod: sample-app-2, node: demo-node}\n");
-    rules_ = testsupport::ReadFileText(root_ + "/examples/rules.yaml");
+    apps_ = std::make_unique<testsupport::SampleApps>(
+        dir_, std::vector<testsupport::SampleAppSpec>{{"sample-app-1", 2, {}},
+                                                      {"sample-app-2", 0.5, {}}});
+    testsupport::WriteFileText(dir_ + "/scrape.yml", apps_->StaticScrapeConfig());
+    rules_ = testsupport::DemoRulesWithShortWindows();
     ASSERT_FALSE(rules_.empty());
-    // Rates over 5 s instead of a minute: with 1 s scrapes the windows fill within seconds.
-    for (size_t at = rules_.find("[1m]"); at != std::string::npos; at = rules_.find("[1m]", at)) {
-      rules_.replace(at, 4, "[5s]");
-    }
     testsupport::WriteFileText(dir_ + "/rules.yaml", rules_);
 
     http_port_ = testsupport::FreePort();
@@ -89,7 +67,7 @@ class MetricsApiEndToEndTest : public ::testing::Test {
 
   void TearDown() override {
     serve_.reset();
-    apps_.clear();
+    apps_.reset();
     std::error_code ec;
     if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
   }
@@ -134,7 +112,7 @@ class MetricsApiEndToEndTest : public ::testing::Test {
   std::string binary_, root_, dir_, rules_;
   int http_port_ = 0;
   int secure_port_ = 0;
-  std::vector<std::unique_ptr<ChildProcess>> apps_;
+  std::unique_ptr<testsupport::SampleApps> apps_;
   std::unique_ptr<ChildProcess> serve_;
 };
 
