@@ -20,6 +20,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "re2/re2.h"
 #include "scrape/config_internal.h"
 #include "scrape/file_sd.h"
 #include "tsdb/duration.h"
@@ -164,6 +166,151 @@ absl::StatusOr<int64_t> ParseBase2Bytes(std::string_view s) {
   return parse_with(false);
 }
 
+// Kubernetes' label selector syntax (k8s.io/apimachinery labels.Parse), checked requirement by
+// requirement: `key`, `!key`, `key=v`, `key==v`, `key!=v`, `key in (v,...)`, `key notin (v,...)`,
+// `key>N`, `key<N`. Keys are qualified names with an optional DNS-subdomain prefix; values are
+// empty or label values. Returns "" when valid, else what is wrong.
+std::string CheckLabelSelectorSyntax(std::string_view text) {
+  static const std::string kKey =
+      R"re((?:[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)re";
+  static const std::string kVal = R"re((?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?)re";
+  static const RE2* const kForms = [] {
+    std::string re =
+        R"re(\s*(?:!\s*KEY|KEY|KEY\s*(?:==|!=|=)\s*VAL|KEY\s+(?:in|notin)\s*\(\s*VAL(?:\s*,\s*VAL)*\s*\)|KEY\s*[<>]\s*-?[0-9]+)\s*)re";
+    std::string out;
+    for (size_t i = 0; i < re.size();) {
+      if (re.compare(i, 3, "KEY") == 0) {
+        out += kKey;
+        i += 3;
+      } else if (re.compare(i, 3, "VAL") == 0) {
+        out += kVal;
+        i += 3;
+      } else {
+        out += re[i++];
+      }
+    }
+    return new RE2(out);
+  }();
+  if (text.find_first_not_of(" \t\n\r") == std::string_view::npos) return "";
+  // Split on commas outside parentheses.
+  std::vector<std::string_view> parts;
+  int depth = 0;
+  size_t start = 0;
+  for (size_t i = 0; i <= text.size(); ++i) {
+    if (i == text.size() || (text[i] == ',' && depth == 0)) {
+      parts.push_back(text.substr(start, i - start));
+      start = i + 1;
+    } else if (text[i] == '(') {
+      ++depth;
+    } else if (text[i] == ')') {
+      --depth;
+    }
+  }
+  for (std::string_view part : parts) {
+    const std::string p(part);
+    if (!RE2::FullMatch(p, *kForms)) {
+      return absl::StrFormat("unable to parse requirement \"%s\"", p);
+    }
+    // A key's name is at most 63 characters, its prefix at most 253.
+    std::string_view key = part;
+    while (!key.empty() && (key[0] == ' ' || key[0] == '\t' || key[0] == '!')) key.remove_prefix(1);
+    const std::string_view piece = key.substr(0, key.find_first_of("=!<> \t(,"));
+    const size_t slash = piece.find('/');
+    const std::string_view name = slash == std::string_view::npos ? piece : piece.substr(slash + 1);
+    if (name.size() > 63 || (slash != std::string_view::npos && slash > 253)) {
+      return absl::StrFormat("invalid label key in \"%s\": too long", p);
+    }
+  }
+  return "";
+}
+
+// Kubernetes' field selector syntax (k8s.io/apimachinery fields.ParseSelector): terms separated
+// by unescaped commas, each `field=value`, `field==value` or `field!=value` (the first operator
+// in the term counts); values escape ',', '=' and the backslash with a backslash.
+absl::StatusOr<std::vector<FieldRequirement>> ParseFieldSelectorText(std::string_view text) {
+  std::vector<std::string> terms;
+  std::string cur;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\' && i + 1 < text.size()) {
+      cur += text[i];
+      cur += text[++i];
+    } else if (text[i] == ',') {
+      terms.push_back(std::move(cur));
+      cur.clear();
+    } else {
+      cur += text[i];
+    }
+  }
+  terms.push_back(std::move(cur));
+  std::vector<FieldRequirement> out;
+  for (const std::string& term : terms) {
+    if (term.empty()) continue;
+    size_t pos = std::string::npos;
+    size_t op_len = 0;
+    bool equal = true;
+    for (size_t i = 0; i < term.size() && pos == std::string::npos; ++i) {
+      if (term.compare(i, 2, "!=") == 0) {
+        pos = i, op_len = 2, equal = false;
+      } else if (term.compare(i, 2, "==") == 0) {
+        pos = i, op_len = 2;
+      } else if (term[i] == '=') {
+        pos = i, op_len = 1;
+      }
+    }
+    if (pos == std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("invalid field selector: '%s'; can't understand '%s'", text, term));
+    }
+    FieldRequirement r;
+    r.field = term.substr(0, pos);
+    r.equal = equal;
+    const std::string rhs = term.substr(pos + op_len);
+    for (size_t i = 0; i < rhs.size(); ++i) {
+      if (rhs[i] != '\\') {
+        r.value += rhs[i];
+        continue;
+      }
+      if (i + 1 < rhs.size() && (rhs[i + 1] == '\\' || rhs[i + 1] == ',' || rhs[i + 1] == '=')) {
+        r.value += rhs[++i];
+        continue;
+      }
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "invalid field selector: '%s': invalid escape sequence in '%s'", text, rhs));
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+absl::StatusOr<KubernetesRole> ParseKubernetesRole(std::string_view name) {
+  if (name == "pod") return KubernetesRole::kPod;
+  if (name == "service") return KubernetesRole::kService;
+  if (name == "endpoints") return KubernetesRole::kEndpoints;
+  if (name == "endpointslice") return KubernetesRole::kEndpointSlice;
+  if (name == "node") return KubernetesRole::kNode;
+  if (name == "ingress") {
+    return absl::InvalidArgumentError("role \"ingress\" is not supported");
+  }
+  return absl::InvalidArgumentError(absl::StrFormat("unknown Kubernetes SD role \"%s\"", name));
+}
+
+// The selector roles each SD role accepts (Prometheus' allowedSelectors).
+std::vector<KubernetesRole> AllowedSelectorRoles(KubernetesRole role) {
+  switch (role) {
+    case KubernetesRole::kPod:
+      return {KubernetesRole::kPod, KubernetesRole::kNode};
+    case KubernetesRole::kService:
+      return {KubernetesRole::kService};
+    case KubernetesRole::kEndpoints:
+      return {KubernetesRole::kPod, KubernetesRole::kService, KubernetesRole::kEndpoints};
+    case KubernetesRole::kEndpointSlice:
+      return {KubernetesRole::kPod, KubernetesRole::kService, KubernetesRole::kEndpointSlice};
+    case KubernetesRole::kNode:
+      return {KubernetesRole::kNode};
+  }
+  return {};
+}
+
 using tsdb::IsValidUtf8;
 
 class Loader {
@@ -187,6 +334,12 @@ class Loader {
   absl::Status LoadFileSD(const YAML::Node& node, const std::string& where,
                           std::vector<FileSDConfig>* configs);
   absl::Status LoadTLS(const YAML::Node& node, const std::string& where, TLSConfig* tls);
+  absl::Status CheckHttpClient(const YAML::Node& node, const std::string& where,
+                               const std::string& bearer_token, ScrapeConfig* sc);
+  absl::Status LoadKubernetesSD(const YAML::Node& node, const std::string& where,
+                                std::vector<KubernetesSDConfig>* configs);
+  absl::Status LoadKubernetesSDEntry(const YAML::Node& item, const std::string& where,
+                                     KubernetesSDConfig* kc);
 
   YamlContext ctx_;
   std::string base_dir_;
@@ -345,20 +498,7 @@ absl::Status Loader::LoadScrapeConfig(const YAML::Node& node, size_t index, Scra
         if (key == "static_configs") return LoadStaticConfigs(value, where, &sc->static_configs);
         if (key == "file_sd_configs") return LoadFileSD(value, where, &sc->file_sd_configs);
         if (key == "kubernetes_sd_configs") {
-          if (!value.IsNull() && !value.IsSequence()) {
-            return ctx_.Error(key_node, where, "kubernetes_sd_configs must be a list");
-          }
-          if (value.IsSequence()) {
-            for (const YAML::Node& item : value) {
-              KubernetesSDConfig k;
-              k.line = YamlContext::Line(item);
-              YAML::Emitter emitter;
-              emitter << item;
-              k.yaml = emitter.c_str();
-              sc->kubernetes_sd_configs.push_back(std::move(k));
-            }
-          }
-          return ctx_.Error(key_node, where, "kubernetes_sd_configs is not supported yet");
+          return LoadKubernetesSD(value, where, &sc->kubernetes_sd_configs);
         }
         if (key == "relabel_configs") {
           has_relabel = true;
@@ -395,8 +535,9 @@ absl::Status Loader::LoadScrapeConfig(const YAML::Node& node, size_t index, Scra
         if (Contains(kUnsupportedSD, key)) {
           return ctx_.Error(key_node, where,
                             absl::StrCat(key,
-                                         " is not supported (only static_configs and "
-                                         "file_sd_configs discover targets)"));
+                                         " is not supported (only static_configs, "
+                                         "file_sd_configs and kubernetes_sd_configs discover "
+                                         "targets)"));
         }
         bool handled = false;
         if (absl::Status s =
@@ -409,7 +550,25 @@ absl::Status Loader::LoadScrapeConfig(const YAML::Node& node, size_t index, Scra
   if (!st.ok()) return st;
   if (sc->job_name.empty()) return ctx_.Error(node, where, "job_name is empty");
 
-  // The HTTP client checks, as Prometheus' HTTPClientConfig.Validate.
+  if (absl::Status s = CheckHttpClient(node, where, bearer_token, sc); !s.ok()) return s;
+
+  // Prometheus checks static targets for URLs only when no relabelling could rewrite them.
+  if (!has_relabel || sc->relabel_configs.empty()) {
+    for (const TargetGroup& g : sc->static_configs) {
+      for (const tsdb::Labels& t : g.targets) {
+        if (absl::Status s = CheckTargetAddress(t.Get("__address__")); !s.ok()) {
+          return ctx_.Error(node, where, std::string(s.message()));
+        }
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The HTTP client checks, as Prometheus' HTTPClientConfig.Validate; folds bearer_token /
+// bearer_token_file into sc->authorization.
+absl::Status Loader::CheckHttpClient(const YAML::Node& node, const std::string& where,
+                                     const std::string& bearer_token, ScrapeConfig* sc) {
   const bool has_bearer = !bearer_token.empty() || !sc->bearer_token_file.empty();
   if (!bearer_token.empty() && !sc->bearer_token_file.empty()) {
     return ctx_.Error(node, where,
@@ -452,17 +611,6 @@ absl::Status Loader::LoadScrapeConfig(const YAML::Node& node, size_t index, Scra
     sc->authorization.type = "Bearer";
     sc->authorization.credentials = bearer_token;
     sc->authorization.credentials_file = sc->bearer_token_file;
-  }
-
-  // Prometheus checks static targets for URLs only when no relabelling could rewrite them.
-  if (!has_relabel || sc->relabel_configs.empty()) {
-    for (const TargetGroup& g : sc->static_configs) {
-      for (const tsdb::Labels& t : g.targets) {
-        if (absl::Status s = CheckTargetAddress(t.Get("__address__")); !s.ok()) {
-          return ctx_.Error(node, where, std::string(s.message()));
-        }
-      }
-    }
   }
   return absl::OkStatus();
 }
@@ -666,6 +814,207 @@ absl::Status Loader::LoadFileSD(const YAML::Node& node, const std::string& where
   return absl::OkStatus();
 }
 
+absl::Status Loader::LoadKubernetesSD(const YAML::Node& node, const std::string& where,
+                                      std::vector<KubernetesSDConfig>* configs) {
+  if (node.IsNull()) return absl::OkStatus();
+  if (!node.IsSequence()) return ctx_.Error(node, where, "kubernetes_sd_configs must be a list");
+  for (const YAML::Node& item : node) {
+    const std::string w = absl::StrFormat("%s kubernetes_sd_configs[%d]", where, configs->size());
+    KubernetesSDConfig kc;
+    if (absl::Status st = LoadKubernetesSDEntry(item, w, &kc); !st.ok()) return st;
+    configs->push_back(std::move(kc));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Loader::LoadKubernetesSDEntry(const YAML::Node& item, const std::string& w,
+                                           KubernetesSDConfig* kc) {
+  if (item.IsNull() || !item.IsMap()) {
+    return ctx_.Error(item, w, "a kubernetes_sd_configs entry must be a mapping");
+  }
+  kc->line = YamlContext::Line(item);
+  bool has_role = false;
+  // The HTTP client keys, decoded as in a scrape config.
+  ScrapeConfig http;
+  std::string bearer_token;
+  bool custom_http = false;
+  absl::Status st = ctx_.ForEachField(
+      item, w,
+      [&](const std::string& k, const YAML::Node& kn, const YAML::Node& v) -> absl::Status {
+        if (k == "role") {
+          std::string name;
+          if (absl::Status s = ctx_.GetString(v, kn, w, k, &name); !s.ok()) return s;
+          absl::StatusOr<KubernetesRole> role = ParseKubernetesRole(name);
+          if (!role.ok()) return ctx_.Error(kn, w, std::string(role.status().message()));
+          kc->role = *role;
+          has_role = true;
+          return absl::OkStatus();
+        }
+        if (k == "api_server") {
+          if (absl::Status s = ctx_.GetString(v, kn, w, k, &kc->api_server); !s.ok()) return s;
+          if (!kc->api_server.empty() &&
+              (kc->api_server.find_first_of(" \t\r\n") != std::string::npos ||
+               kc->api_server.find("://") == std::string::npos)) {
+            return ctx_.Error(kn, w,
+                              absl::StrFormat("api_server: \"%s\" is not a URL", kc->api_server));
+          }
+          return absl::OkStatus();
+        }
+        if (k == "kubeconfig_file") {
+          absl::Status s = ctx_.GetString(v, kn, w, k, &kc->kubeconfig_file);
+          kc->kubeconfig_file = JoinDir(base_dir_, kc->kubeconfig_file);
+          return s;
+        }
+        if (k == "namespaces") {
+          if (v.IsNull()) return absl::OkStatus();
+          if (!v.IsMap()) return ctx_.Error(kn, w, "namespaces must be a mapping");
+          const std::string nw = w + " namespaces";
+          return ctx_.ForEachField(
+              v, nw, [&](const std::string& nk, const YAML::Node& nkn, const YAML::Node& nv) {
+                if (nk == "names") return ctx_.GetStringList(nv, nkn, nw, nk, &kc->namespaces);
+                if (nk == "own_namespace") {
+                  return ctx_.GetBool(nv, nkn, nw, nk, &kc->own_namespace);
+                }
+                return ctx_.UnknownField(nkn, nw, nk);
+              });
+        }
+        if (k == "attach_metadata") {
+          if (v.IsNull()) return absl::OkStatus();
+          if (!v.IsMap()) return ctx_.Error(kn, w, "attach_metadata must be a mapping");
+          const std::string aw = w + " attach_metadata";
+          return ctx_.ForEachField(
+              v, aw, [&](const std::string& ak, const YAML::Node& akn, const YAML::Node& av) {
+                if (ak == "node") return ctx_.GetBool(av, akn, aw, ak, &kc->attach_node_metadata);
+                return ctx_.UnknownField(akn, aw, ak);
+              });
+        }
+        if (k == "selectors") {
+          if (v.IsNull()) return absl::OkStatus();
+          if (!v.IsSequence()) return ctx_.Error(kn, w, "selectors must be a list");
+          for (const YAML::Node& sel : v) {
+            const std::string sw = absl::StrFormat("%s selectors[%d]", w, kc->selectors.size());
+            if (sel.IsNull() || !sel.IsMap()) {
+              return ctx_.Error(sel, sw, "a selector must be a mapping");
+            }
+            KubernetesSelector ks;
+            bool has_sel_role = false;
+            absl::Status ss = ctx_.ForEachField(
+                sel, sw,
+                [&](const std::string& sk, const YAML::Node& skn,
+                    const YAML::Node& sv) -> absl::Status {
+                  if (sk == "role") {
+                    std::string name;
+                    if (absl::Status s = ctx_.GetString(sv, skn, sw, sk, &name); !s.ok()) {
+                      return s;
+                    }
+                    absl::StatusOr<KubernetesRole> role = ParseKubernetesRole(name);
+                    if (!role.ok()) {
+                      return ctx_.Error(skn, sw, std::string(role.status().message()));
+                    }
+                    ks.role = *role;
+                    has_sel_role = true;
+                    return absl::OkStatus();
+                  }
+                  if (sk == "label") {
+                    if (absl::Status s = ctx_.GetString(sv, skn, sw, sk, &ks.label); !s.ok()) {
+                      return s;
+                    }
+                    if (std::string e = CheckLabelSelectorSyntax(ks.label); !e.empty()) {
+                      return ctx_.Error(skn, sw, absl::StrCat("label: ", e));
+                    }
+                    return absl::OkStatus();
+                  }
+                  if (sk == "field") {
+                    if (absl::Status s = ctx_.GetString(sv, skn, sw, sk, &ks.field); !s.ok()) {
+                      return s;
+                    }
+                    absl::StatusOr<std::vector<FieldRequirement>> fields =
+                        ParseFieldSelectorText(ks.field);
+                    if (!fields.ok()) {
+                      return ctx_.Error(skn, sw, std::string(fields.status().message()));
+                    }
+                    ks.fields = std::move(*fields);
+                    return absl::OkStatus();
+                  }
+                  return ctx_.UnknownField(skn, sw, sk);
+                });
+            if (!ss.ok()) return ss;
+            if (!has_sel_role) {
+              return ctx_.Error(sel, sw,
+                                "role missing (one of: pod, service, endpoints, endpointslice, "
+                                "node)");
+            }
+            kc->selectors.push_back(std::move(ks));
+          }
+          return absl::OkStatus();
+        }
+        bool handled = false;
+        if (absl::Status s = LoadHttpClient(k, kn, v, w, &http, &bearer_token, &handled);
+            !s.ok() || handled) {
+          if (handled && !v.IsNull()) custom_http = true;
+          return s;
+        }
+        return ctx_.UnknownField(kn, w, k);
+      });
+  if (!st.ok()) return st;
+  if (!has_role) {
+    return ctx_.Error(item, w,
+                      "role missing (one of: pod, service, endpoints, endpointslice, node)");
+  }
+  if (absl::Status s = CheckHttpClient(item, w, bearer_token, &http); !s.ok()) return s;
+  kc->tls_config = http.tls_config;
+  kc->has_basic_auth = http.has_basic_auth;
+  kc->basic_auth = http.basic_auth;
+  kc->has_authorization = http.has_authorization;
+  kc->authorization = http.authorization;
+  kc->bearer_token_file = http.bearer_token_file;
+  kc->follow_redirects = http.follow_redirects;
+  kc->enable_http2 = http.enable_http2;
+  // A key written with its default value does not make the client custom (Prometheus compares
+  // with the default configuration).
+  custom_http = custom_http &&
+                (http.has_basic_auth || http.has_authorization || http.tls_config != TLSConfig{} ||
+                 !http.follow_redirects || !http.enable_http2);
+
+  // Prometheus' checks, in its order.
+  if (!kc->api_server.empty() && !kc->kubeconfig_file.empty()) {
+    return ctx_.Error(item, w, "cannot use 'kubeconfig_file' and 'api_server' simultaneously");
+  }
+  if (!kc->kubeconfig_file.empty() && custom_http) {
+    return ctx_.Error(item, w,
+                      "cannot use custom HTTP client configuration together with "
+                      "'kubeconfig_file'");
+  }
+  if (kc->api_server.empty() && custom_http) {
+    return ctx_.Error(item, w,
+                      "to use custom HTTP client configuration please provide the 'api_server' "
+                      "URL explicitly");
+  }
+  if (!kc->api_server.empty() && kc->own_namespace) {
+    return ctx_.Error(item, w,
+                      "cannot use 'api_server' and 'namespaces.own_namespace' simultaneously");
+  }
+  if (!kc->kubeconfig_file.empty() && kc->own_namespace) {
+    return ctx_.Error(item, w,
+                      "cannot use 'kubeconfig_file' and 'namespaces.own_namespace' simultaneously");
+  }
+  const std::vector<KubernetesRole> allowed = AllowedSelectorRoles(kc->role);
+  std::set<KubernetesRole> seen;
+  for (const KubernetesSelector& ks : kc->selectors) {
+    if (!seen.insert(ks.role).second) {
+      return ctx_.Error(
+          item, w, absl::StrFormat("duplicated selector role: %s", KubernetesRoleName(ks.role)));
+    }
+    if (std::find(allowed.begin(), allowed.end(), ks.role) == allowed.end()) {
+      std::vector<std::string> names;
+      for (KubernetesRole r : allowed) names.emplace_back(KubernetesRoleName(r));
+      return ctx_.Error(item, w,
+                        absl::StrFormat("%s role supports only %s selectors",
+                                        KubernetesRoleName(kc->role), absl::StrJoin(names, ", ")));
+    }
+  }
+  return absl::OkStatus();
+}
 }  // namespace
 
 namespace internal {
@@ -976,6 +1325,22 @@ bool IsValidUtf8String(std::string_view s) { return IsValidUtf8(s); }
 std::string JoinPath(std::string_view dir, const std::string& path) { return JoinDir(dir, path); }
 
 }  // namespace internal
+
+std::string_view KubernetesRoleName(KubernetesRole role) {
+  switch (role) {
+    case KubernetesRole::kPod:
+      return "pod";
+    case KubernetesRole::kService:
+      return "service";
+    case KubernetesRole::kEndpoints:
+      return "endpoints";
+    case KubernetesRole::kEndpointSlice:
+      return "endpointslice";
+    case KubernetesRole::kNode:
+      return "node";
+  }
+  return "unknown";
+}
 
 absl::Status CheckTargetAddress(std::string_view address) {
   if (address.find('/') != std::string_view::npos) {

@@ -9,10 +9,16 @@
 // `remote_write`, `remote_read`, `storage`, `tracing`, `global.evaluation_interval`,
 // `global.query_log_file`) are accepted and ignored, so an existing prometheus.yml loads as is;
 // they are listed in Config::ignored_fields. Keys Prometheus knows but this program does not
-// implement (`oauth2`, `proxy_url`, service discovery other than static_configs and
-// file_sd_configs, ...) are refused with "... is not supported" rather than silently ignored; in
-// particular `kubernetes_sd_configs` is parsed and then refused ("kubernetes_sd_configs is not
-// supported yet").
+// implement (`oauth2`, `proxy_url`, service discovery other than static_configs, file_sd_configs
+// and kubernetes_sd_configs, the `ingress` role, ...) are refused with "... is not supported"
+// rather than silently ignored.
+//
+// kubernetes_sd_configs are loaded with Prometheus' checks (discovery/kubernetes SDConfig): a
+// known role, selectors only of the roles the SD role allows and at most one per role, valid
+// label and field selector syntax, api_server and kubeconfig_file exclusive, HTTP client settings
+// only with api_server, own_namespace not with api_server or kubeconfig_file. Discovering the
+// targets is not the loader's job: the scrape manager asks a TargetProvider
+// (discovery_provider.h) for them.
 //
 // Defaults (Prometheus'): global scrape_interval 1m and scrape_timeout 10s (but at most the
 // interval); a job inherits both from global; a job's scrape_timeout may not exceed its
@@ -71,12 +77,16 @@ struct TLSConfig {
   // "TLS10", "TLS11", "TLS12", "TLS13" or "" (the library's default), as Prometheus spells them.
   std::string min_version;
   std::string max_version;
+
+  friend bool operator==(const TLSConfig&, const TLSConfig&) = default;
 };
 
 struct BasicAuth {
   std::string username;
   std::string password;       // at most one of password and password_file is set
   std::string password_file;  // read at each scrape (Prometheus reads it per request)
+
+  friend bool operator==(const BasicAuth&, const BasicAuth&) = default;
 };
 
 // The Authorization header: "<type> <credentials>".
@@ -84,13 +94,67 @@ struct Authorization {
   std::string type;  // "Bearer" when credentials are set and no type is given
   std::string credentials;
   std::string credentials_file;  // at most one of credentials and credentials_file is set
+
+  friend bool operator==(const Authorization&, const Authorization&) = default;
 };
 
-// kubernetes_sd_configs entries, kept as parsed for when Kubernetes discovery exists. Loading
-// currently refuses any configuration that has one.
+// The roles of Kubernetes service discovery (Prometheus' kubernetes.Role, without `ingress`).
+enum class KubernetesRole { kPod, kService, kEndpoints, kEndpointSlice, kNode };
+
+// "pod", "service", "endpoints", "endpointslice", "node".
+std::string_view KubernetesRoleName(KubernetesRole role);
+
+// One term of a field selector: `field=value`, `field==value` (equal) or `field!=value`.
+struct FieldRequirement {
+  std::string field;  // e.g. "metadata.name", "spec.nodeName"
+  bool equal = true;  // false for !=
+  std::string value;  // unescaped (Kubernetes escapes ',', '=' and the backslash with a backslash)
+
+  friend bool operator==(const FieldRequirement&, const FieldRequirement&) = default;
+};
+
+// One `selectors` entry: restricts the objects of `role` (which may differ from the SD role, e.g.
+// pod selectors for the endpoints role) by label and field selector, in Kubernetes' text syntax.
+// The label selector's syntax is checked at load; the field selector is parsed into `fields`
+// (which fields are supported is the discovery's business).
+struct KubernetesSelector {
+  KubernetesRole role = KubernetesRole::kPod;
+  std::string label;                     // e.g. "app=web,tier!=cache"; empty selects everything
+  std::string field;                     // e.g. "spec.nodeName=n1"; empty selects everything
+  std::vector<FieldRequirement> fields;  // `field` parsed, in the order written
+
+  friend bool operator==(const KubernetesSelector&, const KubernetesSelector&) = default;
+};
+
+// A kubernetes_sd_configs entry (Prometheus' kubernetes.SDConfig as of v2.42).
 struct KubernetesSDConfig {
-  int line = 0;
-  std::string yaml;  // the entry re-emitted as YAML
+  KubernetesRole role = KubernetesRole::kPod;
+  // The API server to talk to, and the kubeconfig file (absolute after loading); both empty
+  // means the cluster the program runs in. At most one is set.
+  std::string api_server;
+  std::string kubeconfig_file;
+  // `namespaces`: names (empty = all namespaces) and whether to add the namespace the program
+  // runs in.
+  std::vector<std::string> namespaces;
+  bool own_namespace = false;
+  // At most one per role, each role allowed for `role` (see the file comment).
+  std::vector<KubernetesSelector> selectors;
+  // attach_metadata.node: add the node's labels to pod (and endpoints) targets.
+  bool attach_node_metadata = false;
+
+  // HTTP client settings for api_server, as in a scrape config (accepted only with api_server).
+  TLSConfig tls_config;
+  bool has_basic_auth = false;
+  BasicAuth basic_auth;
+  bool has_authorization = false;  // also set by bearer_token / bearer_token_file
+  Authorization authorization;
+  std::string bearer_token_file;
+  bool follow_redirects = true;
+  bool enable_http2 = true;
+
+  int line = 0;  // line of the entry in the file, for messages
+
+  friend bool operator==(const KubernetesSDConfig&, const KubernetesSDConfig&) = default;
 };
 
 struct ScrapeConfig {

@@ -65,6 +65,18 @@ uint64_t IdentityHash(const tsdb::Labels& public_labels, const std::string& url)
   return Fnv1a(public_labels.Hash(), url);
 }
 
+bool SameKubernetesSD(const std::vector<KubernetesSDConfig>& a,
+                      const std::vector<KubernetesSDConfig>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    KubernetesSDConfig x = a[i];
+    KubernetesSDConfig y = b[i];
+    x.line = y.line = 0;  // where the entry is written does not matter
+    if (!(x == y)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool SameScrapeConfig(const ScrapeConfig& a, const ScrapeConfig& b) {
@@ -73,6 +85,7 @@ bool SameScrapeConfig(const ScrapeConfig& a, const ScrapeConfig& b) {
          a.scheme == b.scheme && a.params == b.params && a.honor_labels == b.honor_labels &&
          a.honor_timestamps == b.honor_timestamps && a.static_configs == b.static_configs &&
          SameFileSD(a.file_sd_configs, b.file_sd_configs) &&
+         SameKubernetesSD(a.kubernetes_sd_configs, b.kubernetes_sd_configs) &&
          SameRules(a.relabel_configs, b.relabel_configs) &&
          SameRules(a.metric_relabel_configs, b.metric_relabel_configs) &&
          a.sample_limit == b.sample_limit && a.target_limit == b.target_limit &&
@@ -101,10 +114,26 @@ struct Manager::FileWatch {
   std::vector<TargetGroup> groups;
 };
 
+// What a provider's updates leave for the discovery thread; shared with the update callback,
+// which only ever takes `mu` (never the manager's).
+struct Manager::KubeState {
+  std::mutex mu;
+  bool changed = false;
+  std::vector<TargetGroup> latest;
+};
+
+struct Manager::KubeWatch {
+  std::shared_ptr<KubeState> state;
+  std::unique_ptr<TargetSubscription> subscription;  // null when Subscribe failed
+  std::vector<TargetGroup> groups;                   // what SyncPool uses
+};
+
 struct Manager::Pool {
   std::string job;
   std::shared_ptr<const ScrapeConfig> config;
   std::vector<FileWatch> files;
+  // One per kubernetes_sd_configs entry; the subscriptions end when the pool goes.
+  std::vector<KubeWatch> kube;
   std::vector<std::shared_ptr<ScrapeLoop>> loops;  // sorted by target labels
   std::vector<tsdb::Labels> dropped;
 };
@@ -158,6 +187,73 @@ bool Manager::RefreshFiles(Pool* pool, bool force) {
   return changed;
 }
 
+void Manager::Wake() {
+  {
+    std::lock_guard lock(wake_mu_);
+    wake_ = true;
+  }
+  cv_.notify_all();
+}
+
+void Manager::SubscribeKube(Pool* pool) {
+  for (size_t i = 0; i < pool->config->kubernetes_sd_configs.size(); ++i) {
+    const KubernetesSDConfig& kc = pool->config->kubernetes_sd_configs[i];
+    KubeWatch w;
+    w.state = std::make_shared<KubeState>();
+    if (options_.target_provider == nullptr) {
+      if (!logged_no_provider_) {
+        logged_no_provider_ = true;
+        Log(LogSeverity::kError,
+            "kubernetes_sd_configs: no Kubernetes discovery in this process; those entries "
+            "yield no targets",
+            {{"scrape_pool", pool->job}});
+      }
+      pool->kube.push_back(std::move(w));
+      continue;
+    }
+    // The callback takes only the state's mutex and wake_mu_, so it may run inside Subscribe
+    // (mu_ is held here) and while the subscription is being destroyed under mu_.
+    std::weak_ptr<KubeState> weak = w.state;
+    absl::StatusOr<std::unique_ptr<TargetSubscription>> sub =
+        options_.target_provider->Subscribe(kc, [this, weak](std::vector<TargetGroup> groups) {
+          std::shared_ptr<KubeState> state = weak.lock();
+          if (state == nullptr) return;
+          {
+            std::lock_guard lock(state->mu);
+            state->latest = std::move(groups);
+            state->changed = true;
+          }
+          Wake();
+        });
+    if (!sub.ok()) {
+      Log(LogSeverity::kError, "kubernetes_sd_configs: cannot start discovery",
+          {{"scrape_pool", pool->job},
+           {"role", std::string(KubernetesRoleName(kc.role))},
+           {"line", absl::StrCat(kc.line)},
+           {"err", std::string(sub.status().message())}});
+    } else {
+      w.subscription = std::move(*sub);
+    }
+    pool->kube.push_back(std::move(w));
+  }
+  TakeKubeUpdates(pool);
+}
+
+bool Manager::TakeKubeUpdates(Pool* pool) {
+  bool changed = false;
+  for (KubeWatch& w : pool->kube) {
+    std::lock_guard lock(w.state->mu);
+    if (!w.state->changed) continue;
+    w.state->changed = false;
+    if (w.state->latest != w.groups) {
+      w.groups = std::move(w.state->latest);
+      changed = true;
+    }
+    w.state->latest.clear();
+  }
+  return changed;
+}
+
 void Manager::RetireLoop(std::shared_ptr<ScrapeLoop> loop) {
   loop->Retire();
   if (!loop->finished()) retiring_.push_back(std::move(loop));
@@ -168,6 +264,9 @@ void Manager::SyncPool(Pool* pool) {
   std::vector<const TargetGroup*> groups;
   for (const TargetGroup& g : config->static_configs) groups.push_back(&g);
   for (const FileWatch& w : pool->files) {
+    for (const TargetGroup& g : w.groups) groups.push_back(&g);
+  }
+  for (const KubeWatch& w : pool->kube) {
     for (const TargetGroup& g : w.groups) groups.push_back(&g);
   }
 
@@ -294,6 +393,7 @@ absl::Status Manager::ApplyConfig(const Config& config) {
       pool->files.push_back(std::move(w));
     }
     RefreshFiles(pool.get(), true);
+    SubscribeKube(pool.get());
     if (it != pools_.end()) {
       // Changed: SyncPool restarts the loops with the new configuration.
       pool->loops = std::move(it->second->loops);
@@ -315,15 +415,28 @@ absl::Status Manager::ApplyConfig(const Config& config) {
 }
 
 void Manager::DiscoveryLoop() {
-  std::unique_lock lock(mu_);
-  while (!stopped_) {
-    cv_.wait_for(lock, options_.file_sd_check);
+  Clock::time_point next_files = Clock::now() + options_.file_sd_check;
+  while (true) {
+    {
+      std::unique_lock wake(wake_mu_);
+      cv_.wait_until(wake, next_files, [&] { return wake_; });
+      wake_ = false;
+    }
+    std::unique_lock lock(mu_);
     if (stopped_) break;
+    const bool check_files = Clock::now() >= next_files;
+    if (check_files) next_files = Clock::now() + options_.file_sd_check;
     for (auto& [job, pool] : pools_) {
-      if (!pool->files.empty() && RefreshFiles(pool.get(), false)) {
+      bool changed = false;
+      if (check_files && !pool->files.empty() && RefreshFiles(pool.get(), false)) {
         Log(LogSeverity::kInfo, "file_sd targets changed", {{"scrape_pool", job}});
-        SyncPool(pool.get());
+        changed = true;
       }
+      if (!pool->kube.empty() && TakeKubeUpdates(pool.get())) {
+        Log(LogSeverity::kDebug, "kubernetes_sd targets changed", {{"scrape_pool", job}});
+        changed = true;
+      }
+      if (changed) SyncPool(pool.get());
     }
     std::erase_if(retiring_, [](const auto& l) { return l->finished(); });
   }
@@ -335,7 +448,7 @@ void Manager::Stop() {
     if (stopped_) return;
     stopped_ = true;
   }
-  cv_.notify_all();
+  Wake();
   if (discovery_.joinable()) discovery_.join();
   std::vector<std::shared_ptr<ScrapeLoop>> loops;
   {

@@ -12,6 +12,13 @@
 // refresh_interval. A file that cannot be read or parsed contributes no targets until it can
 // (the error is logged), as in Prometheus.
 //
+// kubernetes_sd_configs: when a pool is created (first configuration, or its job changed) it
+// subscribes to ManagerOptions::target_provider for each entry, and the subscription ends with
+// the pool. Each update from the provider wakes the discovery thread at once, which re-syncs the
+// pool's targets: a new pod is scraped as soon as the provider reports it, without waiting for
+// file_sd_check. A failed subscription, or no provider at all, leaves the entry without targets
+// and logs an error (once per manager when there is no provider).
+//
 // Reload (ApplyConfig with a new configuration):
 //   * a job whose configuration is unchanged keeps its pool and loops as they are: no scrape is
 //     skipped and no sample lost;
@@ -43,6 +50,7 @@
 
 #include "absl/status/status.h"
 #include "scrape/config.h"
+#include "scrape/discovery_provider.h"
 #include "scrape/http_client.h"
 #include "scrape/metadata.h"
 #include "scrape/scrape_loop.h"
@@ -68,6 +76,9 @@ struct ManagerOptions {
       log;
   // For tests: every new loop scrapes at once instead of at its target's offset.
   bool start_immediately = false;
+  // Serves kubernetes_sd_configs; not owned, must outlive the manager. Null: such entries yield
+  // no targets.
+  TargetProvider* target_provider = nullptr;
 };
 
 struct ActiveTargetInfo {
@@ -118,11 +129,17 @@ class Manager : public MetadataStore {
 
  private:
   struct FileWatch;
+  struct KubeState;
+  struct KubeWatch;
   struct Pool;
 
   void SyncPool(Pool* pool);
   void RetireLoop(std::shared_ptr<ScrapeLoop> loop);
   bool RefreshFiles(Pool* pool, bool force);
+  void SubscribeKube(Pool* pool);
+  // Takes the provider updates that arrived since the last call; whether any did.
+  bool TakeKubeUpdates(Pool* pool);
+  void Wake();
   void DiscoveryLoop();
   void Log(LogSeverity severity, std::string_view msg,
            std::vector<std::pair<std::string, std::string>> fields = {}) const;
@@ -137,7 +154,12 @@ class Manager : public MetadataStore {
   std::vector<std::string> job_order_;
   std::map<std::string, std::unique_ptr<Pool>> pools_;
   std::vector<std::shared_ptr<ScrapeLoop>> retiring_;
+  bool logged_no_provider_ = false;
 
+  // Wakes the discovery thread: by Stop() and by provider updates, which must not take mu_ (they
+  // may arrive while ApplyConfig holds it, from inside Subscribe()).
+  std::mutex wake_mu_;
+  bool wake_ = false;
   std::condition_variable cv_;
   std::thread discovery_;
 };

@@ -1,26 +1,12 @@
 #include "adapter/apiserver/prometheus_backend.h"
 
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-
 #include <algorithm>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/address.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <exception>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -33,16 +19,12 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "scrape/http_client.h"
+#include "adapter/http/client.h"
 
 namespace apiserver {
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
 namespace json = boost::json;
-using tcp = asio::ip::tcp;
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -90,8 +72,7 @@ std::string EncodeForm(const std::vector<std::pair<std::string, std::string>>& f
 }
 
 struct ParsedUrl {
-  scrape::Endpoint endpoint;
-  std::string authority;   // host[:port] as written, for the Host header
+  std::string origin;      // "http://host[:port]" as written, without user information
   std::string prefix;      // "" or "/prefix" (no trailing slash)
   std::string basic_auth;  // "user:password" or ""
 };
@@ -118,10 +99,10 @@ absl::StatusOr<ParsedUrl> ParseUrl(std::string_view url) {
     authority = authority.substr(at + 1);
   }
   if (authority.empty()) return bad("no host");
-  absl::StatusOr<scrape::Endpoint> endpoint = scrape::ParseEndpoint(scheme, authority);
-  if (!endpoint.ok()) return bad(std::string(endpoint.status().message()));
-  out.endpoint = *endpoint;
-  out.authority = std::string(authority);
+  const std::string origin = absl::StrCat(scheme, "://", std::string(authority));
+  absl::StatusOr<http::ClientUrl> parsed = http::ParseClientUrl(origin);
+  if (!parsed.ok()) return bad(std::string(parsed.status().message()));
+  out.origin = origin;
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
   out.prefix = std::string(path);
   return out;
@@ -325,9 +306,17 @@ class PrometheusBackend : public QueryBackend {
                                absl::StrCat("Basic ", absl::Base64Escape(b->url_.basic_auth)));
     }
     for (const auto& h : b->options_.headers) b->headers_.push_back(h);
-    if (b->url_.endpoint.https) {
-      if (absl::Status st = b->SetUpTls(); !st.ok()) return st;
-    }
+    http::ClientOptions client_options;
+    client_options.ca_file = b->options_.ca_file;
+    client_options.cert_file = b->options_.cert_file;
+    client_options.key_file = b->options_.key_file;
+    client_options.insecure_skip_verify = b->options_.insecure_skip_verify;
+    client_options.timeout = std::chrono::milliseconds(b->options_.timeout_ms);
+    client_options.max_response_bytes = b->options_.max_response_bytes;
+    absl::StatusOr<std::unique_ptr<http::Client>> client =
+        http::Client::New(std::move(client_options));
+    if (!client.ok()) return client.status();
+    b->client_ = std::move(*client);
     return b;
   }
 
@@ -399,37 +388,6 @@ class PrometheusBackend : public QueryBackend {
   PrometheusBackend(PrometheusBackendOptions options, ParsedUrl url)
       : options_(std::move(options)), url_(std::move(url)) {}
 
-  absl::Status SetUpTls() {
-    auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
-    SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
-    boost::system::error_code ec;
-    if (!options_.ca_file.empty()) {
-      ctx->load_verify_file(options_.ca_file, ec);
-      if (ec) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("cannot load the CA file ", options_.ca_file, ": ", ec.message()));
-      }
-    } else {
-      ctx->set_default_verify_paths(ec);
-    }
-    if (!options_.cert_file.empty()) {
-      ctx->use_certificate_chain_file(options_.cert_file, ec);
-      if (ec) {
-        return absl::InvalidArgumentError(absl::StrCat("cannot load the client certificate ",
-                                                       options_.cert_file, ": ", ec.message()));
-      }
-      ctx->use_private_key_file(options_.key_file, asio::ssl::context::pem, ec);
-      if (ec) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("cannot load the client key ", options_.key_file, ": ", ec.message()));
-      }
-    }
-    ctx->set_verify_mode(options_.insecure_skip_verify ? asio::ssl::verify_none
-                                                       : asio::ssl::verify_peer);
-    ssl_ = std::move(ctx);
-    return absl::OkStatus();
-  }
-
   absl::Status BadAnswer(std::string_view path, const absl::Status& why) const {
     return absl::InternalError(absl::StrCat("bad_response: ", url_.prefix, std::string(path),
                                             " from ", options_.url, ": ", why.message()));
@@ -481,105 +439,29 @@ class PrometheusBackend : public QueryBackend {
     return v;
   }
 
-  template <class Stream>
-  asio::awaitable<void> Exchange(Stream& stream, bhttp::request<bhttp::string_body>& req,
-                                 bhttp::response_parser<bhttp::string_body>& parser) const {
-    beast::flat_buffer buffer;
-    co_await bhttp::async_write(stream, req, asio::use_awaitable);
-    co_await bhttp::async_read(stream, buffer, parser, asio::use_awaitable);
-  }
-
-  asio::awaitable<void> Run(bhttp::request<bhttp::string_body>& req,
-                            bhttp::response_parser<bhttp::string_body>& parser,
-                            std::chrono::steady_clock::time_point deadline) const {
-    auto executor = co_await asio::this_coro::executor;
-    tcp::resolver resolver(executor);
-    beast::tcp_stream tcp_stream(executor);
-    tcp_stream.expires_at(deadline);
-    // The resolver has no timeout of its own: the stream's expiry bounds the connect, and a
-    // resolution that hangs is cut by the io_context's run_until in Send.
-    auto endpoints = co_await resolver.async_resolve(
-        url_.endpoint.host, std::to_string(url_.endpoint.port), asio::use_awaitable);
-    co_await tcp_stream.async_connect(endpoints, asio::use_awaitable);
-    if (!url_.endpoint.https) {
-      co_await Exchange(tcp_stream, req, parser);
-      beast::error_code ignored;
-      tcp_stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-      co_return;
-    }
-    beast::ssl_stream<beast::tcp_stream> tls(std::move(tcp_stream), *ssl_);
-    SSL* ssl = tls.native_handle();
-    const std::string& host = url_.endpoint.host;
-    boost::system::error_code addr_ec;
-    asio::ip::make_address(host, addr_ec);
-    if (addr_ec) {
-      SSL_set_tlsext_host_name(ssl, host.c_str());
-      if (!options_.insecure_skip_verify) SSL_set1_host(ssl, host.c_str());
-    } else if (!options_.insecure_skip_verify) {
-      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str());
-    }
-    co_await tls.async_handshake(asio::ssl::stream_base::client, asio::use_awaitable);
-    co_await Exchange(tls, req, parser);
-    beast::error_code ignored;
-    beast::get_lowest_layer(tls).socket().shutdown(tcp::socket::shutdown_both, ignored);
-  }
-
   absl::StatusOr<HttpAnswer> Send(bool post, const std::string& target,
                                   const std::string& body) const {
-    const char* method = post ? "POST" : "GET";
-    auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.timeout_ms);
-    bhttp::request<bhttp::string_body> req(post ? bhttp::verb::post : bhttp::verb::get, target, 11);
-    req.set(bhttp::field::host, url_.authority);
-    req.set(bhttp::field::user_agent, "metrics-adapter");
-    req.set(bhttp::field::accept, "application/json");
-    for (const auto& [name, value] : headers_) req.insert(name, value);
+    http::ClientRequest request;
+    request.method = post ? "POST" : "GET";
+    request.url = url_.origin + target;
+    request.headers.emplace_back("Accept", "application/json");
+    for (const auto& h : headers_) request.headers.push_back(h);
     if (post) {
-      req.set(bhttp::field::content_type, "application/x-www-form-urlencoded");
-      req.body() = body;
+      request.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+      request.body = body;
     }
-    req.prepare_payload();
-    bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(options_.max_response_bytes);
-
-    asio::io_context ioc;
-    std::exception_ptr failure;
-    bool finished = false;
-    asio::co_spawn(ioc, Run(req, parser, deadline), [&](std::exception_ptr e) {
-      failure = e;
-      finished = true;
-    });
-    ioc.run_until(deadline + std::chrono::milliseconds(100));
-    const std::string url = absl::StrCat(url_.endpoint.https ? "https://" : "http://",
-                                         url_.authority, target.substr(0, target.find('?')));
-    if (!finished) {
-      ioc.stop();
-      return absl::DeadlineExceededError(
-          absl::StrCat(method, " ", url, ": timeout after ", options_.timeout_ms, "ms"));
-    }
-    if (failure) {
-      try {
-        std::rethrow_exception(failure);
-      } catch (const boost::system::system_error& e) {
-        if (e.code() == beast::error::timeout) {
-          return absl::DeadlineExceededError(
-              absl::StrCat(method, " ", url, ": timeout after ", options_.timeout_ms, "ms"));
-        }
-        return absl::UnavailableError(absl::StrCat(method, " ", url, ": ", e.code().message()));
-      } catch (const std::exception& e) {
-        return absl::UnavailableError(absl::StrCat(method, " ", url, ": ", e.what()));
-      }
-    }
+    absl::StatusOr<http::ClientResponse> response = client_->Do(request);
+    if (!response.ok()) return response.status();
     HttpAnswer out;
-    out.status = static_cast<int>(parser.get().result_int());
-    out.body = std::move(parser.get().body());
+    out.status = response->status;
+    out.body = std::move(response->body);
     return out;
   }
 
   PrometheusBackendOptions options_;
   ParsedUrl url_;
   std::vector<std::pair<std::string, std::string>> headers_;
-  std::unique_ptr<asio::ssl::context> ssl_;
+  std::unique_ptr<http::Client> client_;
 };
 
 }  // namespace

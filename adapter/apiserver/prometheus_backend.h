@@ -16,7 +16,8 @@
 //
 // Every call opens its own connection (no pool) and is bounded by timeout_ms end to end (name
 // resolution, connect, TLS handshake, request and the whole response). Calls are thread-safe.
-// The implementation (Boost.Beast/Asio, OpenSSL, Boost.JSON) stays in prometheus_backend.cc.
+// HTTP goes through the shared http::Client (adapter/http/client.h); the JSON decoding
+// (Boost.JSON) stays in prometheus_backend.cc.
 #ifndef METRICS_ADAPTER_ADAPTER_APISERVER_PROMETHEUS_BACKEND_H_
 #define METRICS_ADAPTER_ADAPTER_APISERVER_PROMETHEUS_BACKEND_H_
 

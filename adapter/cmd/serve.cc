@@ -31,8 +31,11 @@
 #include "adapter/api/targets_api.h"
 #include "adapter/apiserver/explain.h"
 #include "adapter/apiserver/prometheus_backend.h"
+#include "adapter/auth/status.h"
 #include "adapter/cli/duration.h"
 #include "adapter/cli/flags.h"
+#include "adapter/cmd/cluster.h"
+#include "adapter/cmd/cluster_options.h"
 #include "adapter/cmd/commands.h"
 #include "adapter/cmd/log.h"
 #include "adapter/cmd/metrics_server.h"
@@ -158,6 +161,8 @@ int RunServe(const std::vector<std::string>& args) {
   RegisterServeFlags(&flags, &options);
   SecureServingOptions secure_options;
   RegisterSecureServingFlags(&flags, &secure_options);
+  ClusterOptions cluster_options;
+  RegisterClusterFlags(&flags, &cluster_options);
   std::vector<std::string> rest;
   if (std::optional<int> exit_code = flags.ParseCommand(args, &rest)) return *exit_code;
   if (!rest.empty()) {
@@ -170,6 +175,10 @@ int RunServe(const std::vector<std::string>& args) {
     return 2;
   }
   if (absl::Status s = ValidateSecureServingOptions(secure_options); !s.ok()) {
+    std::cerr << "Error: " << s.message() << "\n";
+    return 2;
+  }
+  if (absl::Status s = ValidateClusterOptions(cluster_options); !s.ok()) {
     std::cerr << "Error: " << s.message() << "\n";
     return 2;
   }
@@ -221,7 +230,8 @@ int RunServe(const std::vector<std::string>& args) {
                {"enable-external-metrics", options.enable_external_metrics ? "true" : "false"},
                {"metrics-max-age", cli::FormatDurationMs(options.metrics_max_age_ms)},
                {"bind-address", secure_options.bind_address},
-               {"cert-dir", secure_options.cert_dir}};
+               {"cert-dir", secure_options.cert_dir},
+               {"lister-kubeconfig", cluster_options.lister_kubeconfig}};
   ctx.metadata = api::NewScrapeMetadataSource(
       [&ctx]() -> const scrape::MetadataStore* { return ctx.scrape.load(); });
   std::mutex reload_mu;  // SIGHUP and POST /-/reload, one at a time
@@ -246,7 +256,22 @@ int RunServe(const std::vector<std::string>& args) {
       return st;
     };
   }
+  // Cluster mode: objects, resource names and authentication from the Kubernetes API.
+  std::unique_ptr<Cluster> cluster;
+  if (ClusterModeEnabled(cluster_options)) {
+    absl::StatusOr<std::unique_ptr<Cluster>> started = Cluster::Start(cluster_options);
+    if (!started.ok()) {
+      LogError("cannot connect to the Kubernetes API", {{"err", StatusText(started.status())}});
+      return 1;
+    }
+    cluster = std::move(*started);
+  }
   MetricsServerOptions metrics_options;
+  if (cluster != nullptr) {
+    metrics_options.mapper = cluster->mapper();
+    metrics_options.objects = cluster->objects();
+    metrics_options.caches_synced = [c = cluster.get()] { return c->Synced(); };
+  }
   metrics_options.config_path = options.config;
   metrics_options.enable_external_metrics = options.enable_external_metrics;
   metrics_options.metrics_max_age_ms = options.metrics_max_age_ms;
@@ -281,7 +306,10 @@ int RunServe(const std::vector<std::string>& args) {
              {{"file", options.config}, {"err", StatusText(metrics_server.status())}});
     return 1;
   }
-  ctx.append_metrics = [m = metrics_server->get()](std::string* out) { m->AppendMetrics(out); };
+  ctx.append_metrics = [m = metrics_server->get(), c = cluster.get()](std::string* out) {
+    m->AppendMetrics(out);
+    if (c != nullptr) c->AppendMetrics(out);
+  };
   if (!options.config.empty()) {
     // POST /-/reload and SIGHUP reload the rules too.
     ctx.reload = [scrape_reload = std::move(ctx.reload),
@@ -324,8 +352,18 @@ int RunServe(const std::vector<std::string>& args) {
       LogInfo("generated a self-signed serving certificate",
               {{"cert", tls->cert_file}, {"key", tls->key_file}});
     }
-    secure_server =
-        std::make_unique<http::Server>(server_options, (*metrics_server)->BuildRouter());
+    // The Kubernetes API listener answers even its own protocol errors (a malformed
+    // percent-encoding, an oversized body) with metav1.Status objects.
+    http::ServerOptions secure_options_http = server_options;
+    secure_options_http.error_response = [](int status, std::string_view message) {
+      return auth::StatusResponse(status, auth::StatusReasonFor(status), message);
+    };
+    http::Handler handler = (*metrics_server)->BuildRouter();
+    if (cluster != nullptr) {
+      cluster->ConfigureTls(&*tls);
+      handler = cluster->Secure(std::move(handler));
+    }
+    secure_server = std::make_unique<http::Server>(secure_options_http, std::move(handler));
     const std::string address = SecureListenAddress(secure_options, options.secure_port);
     absl::StatusOr<int> secure_port = secure_server->Listen(address, &*tls);
     absl::Status started = secure_port.ok() ? secure_server->Start() : secure_port.status();
@@ -334,10 +372,15 @@ int RunServe(const std::vector<std::string>& args) {
       server.Stop(kShutdownGrace);
       return 1;
     }
-    LogInfo(
-        "serving the Kubernetes metrics APIs over HTTPS; no Kubernetes API to delegate "
-        "authentication to, so requests are allowed anonymously",
-        {{"address", address}, {"port", std::to_string(*secure_port)}});
+    if (cluster != nullptr) {
+      LogInfo("serving the Kubernetes metrics APIs over HTTPS with delegated authentication",
+              {{"address", address}, {"port", std::to_string(*secure_port)}});
+    } else {
+      LogInfo(
+          "serving the Kubernetes metrics APIs over HTTPS; no Kubernetes API to delegate "
+          "authentication to, so requests are allowed anonymously",
+          {{"address", address}, {"port", std::to_string(*secure_port)}});
+    }
   }
   (*metrics_server)->Start();
 
@@ -363,6 +406,7 @@ int RunServe(const std::vector<std::string>& args) {
     manager_options.threads = options.scrape_threads;
     manager_options.user_agent = absl::StrCat("metrics-adapter/", kVersion);
     manager_options.log = LogScrapeEvent;
+    if (cluster != nullptr) manager_options.target_provider = cluster->targets();
     manager = std::make_unique<scrape::Manager>(db->get(), std::move(manager_options));
     if (absl::Status s = manager->ApplyConfig(*scrape_config); !s.ok()) {
       LogError("cannot start scraping", {{"err", StatusText(s)}});
@@ -394,6 +438,7 @@ int RunServe(const std::vector<std::string>& args) {
     manager->Stop();
     manager.reset();
   }
+  if (cluster != nullptr) cluster->Stop();
   ctx.db.store(nullptr);
   absl::Status closed = (*db)->Close();
   if (!closed.ok()) {

@@ -185,12 +185,19 @@ absl::Status SetCipherSuites(SSL_CTX* ctx, const std::vector<std::string>& names
   return absl::OkStatus();
 }
 
+// The verify callback of TlsConfig::request_client_cert.
+int AcceptAnyCertificate(int /*preverify_ok*/, X509_STORE_CTX* /*ctx*/) { return 1; }
+
 absl::StatusOr<std::shared_ptr<ssl::context>> BuildTlsContext(const TlsConfig& config) {
   if (config.cert_file.empty() || config.key_file.empty()) {
     return absl::InvalidArgumentError("TLS needs both a certificate file and a key file");
   }
   if (config.require_client_cert && config.client_ca_file.empty()) {
     return absl::InvalidArgumentError("requiring client certificates needs a client CA file");
+  }
+  if (config.request_client_cert && !config.client_ca_file.empty()) {
+    return absl::InvalidArgumentError(
+        "requesting unverified client certificates excludes a client CA file");
   }
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
   SSL_CTX* native = ctx->native_handle();
@@ -236,8 +243,41 @@ absl::StatusOr<std::shared_ptr<ssl::context>> BuildTlsContext(const TlsConfig& c
         native,
         SSL_VERIFY_PEER | (config.require_client_cert ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
         nullptr);
+  } else if (config.request_client_cert) {
+    // Asks for a certificate (naming no CA) and accepts any: OpenSSL still checks the chain
+    // against the empty store, but the callback overrides every failure.
+    SSL_CTX_set_verify(native, SSL_VERIFY_PEER, AcceptAnyCertificate);
+  }
+  if (!config.client_ca_file.empty() || config.request_client_cert) {
+    // A resumed session carries no intermediates, and resuming with SSL_VERIFY_PEER needs a
+    // session id context: every connection makes a full handshake instead.
+    SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_options(native, SSL_OP_NO_TICKET);
+    SSL_CTX_set_num_tickets(native, 0);
   }
   return ctx;
+}
+
+// The chain the peer sent, DER-encoded, its own certificate first.
+std::vector<std::string> PeerCertificates(SSL* ssl) {
+  std::vector<std::string> out;
+  auto append = [&](X509* cert) {
+    unsigned char* der = nullptr;
+    int len = i2d_X509(cert, &der);
+    if (len > 0) out.emplace_back(reinterpret_cast<const char*>(der), static_cast<size_t>(len));
+    OPENSSL_free(der);
+  };
+  X509* leaf = SSL_get0_peer_certificate(ssl);
+  if (leaf == nullptr) return out;
+  append(leaf);
+  // On a server the stack holds the intermediates only, without the peer's own certificate.
+  STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl);
+  for (int i = 0; chain != nullptr && i < sk_X509_num(chain); ++i) {
+    X509* cert = sk_X509_value(chain, i);
+    if (X509_cmp(cert, leaf) == 0) continue;
+    append(cert);
+  }
+  return out;
 }
 
 // The subject CN of the verified peer certificate of ssl, or "".
@@ -361,6 +401,21 @@ class Server::Impl {
   void Log(std::string_view msg) {
     if (options.log) options.log(msg);
   }
+  // A response the server answers itself (see ServerOptions::error_response).
+  Response ErrorResponse(int status, std::string_view message) {
+    if (options.error_response) {
+      try {
+        Response r = options.error_response(status, message);
+        r.status = status;
+        return r;
+      } catch (const std::exception& e) {
+        Log(absl::StrCat("error_response threw: ", e.what()));
+      } catch (...) {
+        Log("error_response threw");
+      }
+    }
+    return Response::Text(absl::StrCat(AV(message), "\n"), status);
+  }
   bool stopping() const { return stopping_flag.load(std::memory_order_acquire); }
 
   void Register(const std::shared_ptr<SessionBase>& session);
@@ -447,7 +502,7 @@ struct Listener : std::enable_shared_from_this<Listener> {
 
 // One connection. Derived provides stream() (a beast::tcp_stream or an ssl_stream over one),
 // Start() (called on the strand first), Shutdown() (the graceful end after the last response)
-// and is_tls()/peer_common_name().
+// and is_tls()/peer_common_name()/peer_certificates().
 template <class Derived>
 class HttpSession : public SessionBase {
  public:
@@ -535,23 +590,22 @@ class HttpSession : public SessionBase {
   void OnReadError(error_code ec) {
     if (ec == bhttp::error::body_limit) {
       return WriteError(413, absl::StrCat("request body too large: the limit is ",
-                                          impl_->options.max_body_bytes, " bytes\n"));
+                                          impl_->options.max_body_bytes, " bytes"));
     }
     if (ec == bhttp::error::header_limit) {
       return WriteError(431, absl::StrCat("request header fields too large: the limit is ",
-                                          impl_->options.max_header_bytes, " bytes\n"));
+                                          impl_->options.max_header_bytes, " bytes"));
     }
-    if (IsProtocolError(ec))
-      return WriteError(400, absl::StrCat("bad request: ", ec.message(), "\n"));
+    if (IsProtocolError(ec)) return WriteError(400, absl::StrCat("bad request: ", ec.message()));
     DoClose();  // the client went away or timed out mid-request
   }
 
   // Answers a request that could not be read and closes the connection.
-  void WriteError(int status, std::string text) {
+  void WriteError(int status, std::string message) {
     unsigned version = parser_ && parser_->is_header_done() ? parser_->get().version() : 11;
     parser_.reset();
     close_after_response_ = true;
-    Write(ToBeast(Response::Text(std::move(text), status), version, false, false));
+    Write(ToBeast(impl_->ErrorResponse(status, message), version, false, false));
   }
 
   void OnRequest() {
@@ -564,19 +618,20 @@ class HttpSession : public SessionBase {
     absl::StatusOr<Request> req = ToRequest(std::move(beast_req));
     Response res;
     if (!req.ok()) {
-      res = Response::Text(absl::StrCat("bad request: ", req.status().message(), "\n"), 400);
+      res = impl_->ErrorResponse(400, absl::StrCat("bad request: ", req.status().message()));
     } else {
       req->remote_address = remote_;
       req->tls = derived().is_tls();
       req->peer_common_name = derived().peer_common_name();
+      req->peer_certificates = derived().peer_certificates();
       try {
         res = impl_->handler(*req);
       } catch (const std::exception& e) {
         impl_->Log(absl::StrCat("handler for ", req->method, " ", req->path, " threw: ", e.what()));
-        res = Response::Text("internal server error\n", 500);
+        res = impl_->ErrorResponse(500, "internal server error");
       } catch (...) {
         impl_->Log(absl::StrCat("handler for ", req->method, " ", req->path, " threw"));
-        res = Response::Text("internal server error\n", 500);
+        res = impl_->ErrorResponse(500, "internal server error");
       }
     }
     const bool close = !keep_alive || close_after_response_ || impl_->stopping();
@@ -623,6 +678,7 @@ class PlainSession : public HttpSession<PlainSession> {
   beast::tcp_stream& stream() { return stream_; }
   bool is_tls() const { return false; }
   std::string peer_common_name() const { return ""; }
+  std::vector<std::string> peer_certificates() const { return {}; }
 
   void Start() { DoRead(true); }
 
@@ -657,11 +713,14 @@ class TlsSession : public HttpSession<TlsSession> {
              std::shared_ptr<ssl::context> ctx)
       : HttpSession(impl, std::move(remote)),
         ctx_(std::move(ctx)),
-        stream_(std::move(socket), *ctx_) {}
+        stream_(std::move(socket), *ctx_),
+        verifies_peer_(SSL_CTX_get_verify_callback(ctx_->native_handle()) !=
+                       &AcceptAnyCertificate) {}
 
   beast::ssl_stream<beast::tcp_stream>& stream() { return stream_; }
   bool is_tls() const { return true; }
   std::string peer_common_name() const { return peer_cn_; }
+  const std::vector<std::string>& peer_certificates() const { return peer_certs_; }
 
   void Start() {
     if (impl_->stopping()) return DoClose();
@@ -677,7 +736,9 @@ class TlsSession : public HttpSession<TlsSession> {
         }
         return self->DoClose();
       }
-      self->peer_cn_ = PeerCommonName(self->stream_.native_handle());
+      SSL* native = self->stream_.native_handle();
+      if (self->verifies_peer_) self->peer_cn_ = PeerCommonName(native);
+      self->peer_certs_ = PeerCertificates(native);
       self->DoRead(true);
     });
   }
@@ -691,7 +752,11 @@ class TlsSession : public HttpSession<TlsSession> {
  private:
   std::shared_ptr<ssl::context> ctx_;  // outlives stream_
   beast::ssl_stream<beast::tcp_stream> stream_;
+  // Whether the handshake verified the client certificate (TlsConfig::client_ca_file), rather
+  // than accepting any (request_client_cert).
+  const bool verifies_peer_;
   std::string peer_cn_;
+  std::vector<std::string> peer_certs_;
 };
 
 void Listener::OnAccept(error_code ec, tcp::socket socket) {

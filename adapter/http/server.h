@@ -17,6 +17,7 @@
 //   413 body larger than max_body_bytes (connection closed)
 //   431 request line + headers larger than max_header_bytes (connection closed)
 //   500 the handler threw an exception
+// Their bodies are plain text unless ServerOptions::error_response builds them.
 // Responses to HEAD requests carry the handler's Content-Length but no body.
 #ifndef METRICS_ADAPTER_ADAPTER_HTTP_SERVER_H_
 #define METRICS_ADAPTER_ADAPTER_HTTP_SERVER_H_
@@ -56,8 +57,14 @@ struct Request {
   int version = 11;            // 10 for HTTP/1.0, 11 for HTTP/1.1
   bool tls = false;            // received on a TLS listener
   // With TlsConfig::client_ca_file: the subject common name of the verified client
-  // certificate, empty when the client sent none.
+  // certificate, empty when the client sent none. Always empty with
+  // TlsConfig::request_client_cert, where the server verifies nothing.
   std::string peer_common_name;
+  // On a TLS listener: the certificate chain the client sent, DER-encoded, its own certificate
+  // first, then the intermediates in the order sent; empty when it sent none. With
+  // TlsConfig::request_client_cert this chain is NOT verified: whoever trusts it must verify it
+  // (auth::Authenticator does). With client_ca_file it is the chain that verified.
+  std::vector<std::string> peer_certificates;
 
   // The first value of parameter name, or "" when absent.
   std::string Get(std::string_view name) const;
@@ -126,6 +133,18 @@ struct TlsConfig {
   // When set, a client certificate is verified if sent, and required with require_client_cert.
   std::string client_ca_file;
   bool require_client_cert = false;
+  // Asks every client for a certificate but accepts whatever it sends (none, self-signed,
+  // expired, from any CA) and leaves the verification to the handlers, which find the chain in
+  // Request::peer_certificates. This is how a Kubernetes aggregated API server listens: two
+  // different CAs (the front proxy's and --client-ca-file) are checked by the authentication
+  // layer, and both can change while the server runs. The certificate request names no CA, so
+  // that a client (Go's crypto/tls in particular) offers its certificate whoever signed it.
+  // The handshake still proves that the client holds the certificate's private key
+  // (CertificateVerify); only the chain is left unchecked. Exclusive with client_ca_file.
+  //
+  // Whenever client certificates are asked for (this or client_ca_file), TLS session
+  // resumption is off, so that every connection presents its full chain.
+  bool request_client_cert = false;
 };
 
 struct ServerOptions {
@@ -142,6 +161,13 @@ struct ServerOptions {
   // Receives notes about failures that reach no client (accept errors, handler exceptions,
   // failed TLS handshakes). nullptr = dropped.
   std::function<void(std::string_view)> log = nullptr;
+  // Builds the responses the server answers itself (the 400, 413, 431 and 500 listed at the
+  // top of this file) from their status and a one-line message without a trailing newline,
+  // e.g. a metav1.Status JSON body on the Kubernetes API listener. The status of the returned
+  // Response is replaced by status; whether the connection stays open does not depend on the
+  // response. Must be thread-safe; an exception falls back to the default. nullptr = plain
+  // text: Response::Text(message + "\n", status).
+  std::function<Response(int status, std::string_view message)> error_response = nullptr;
 };
 
 class Server {

@@ -76,11 +76,16 @@ TEST_F(CheckConfigCommandTest, TargetErrorsAndKubernetesAreReported) {
   EXPECT_THAT(r.err,
               HasSubstr("target.yml: scrape config \"a\": instance 0 in group 0: no address"));
 
+  // Kubernetes discovery is checked as strictly: the pod role is fine, ingress is refused.
   Write("k8s.yml", "scrape_configs:\n- job_name: pods\n  kubernetes_sd_configs:\n  - role: pod\n");
   r = Run("--scrape-config k8s.yml");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  Write("k8s.yml",
+        "scrape_configs:\n- job_name: pods\n  kubernetes_sd_configs:\n  - role: ingress\n");
+  r = Run("--scrape-config k8s.yml");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.err, HasSubstr("k8s.yml:3: scrape config \"pods\": kubernetes_sd_configs is not "
-                               "supported yet"));
+  EXPECT_THAT(r.err, HasSubstr("k8s.yml:4: scrape config \"pods\" kubernetes_sd_configs[0]: role "
+                               "\"ingress\" is not supported"));
 }
 
 TEST_F(CheckConfigCommandTest, SeveralFilesWarningsAndMissingFile) {

@@ -380,7 +380,8 @@ TEST_F(ManifestsTest, ConfigMapFilesPassCheckConfig) {
   EXPECT_EQ(r.out, "config.yaml: OK: 2 rules, 1 externalRules, resourceRules\n") << r.err;
   r = testsupport::RunShell(cd + " check-config --scrape-config prometheus.yml", dir);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_EQ(r.out, "prometheus.yml: OK: 1 scrape configs\n") << r.err;
+  // Service endpoints, annotated pods and the kubelets, all by kubernetes_sd_configs.
+  EXPECT_EQ(r.out, "prometheus.yml: OK: 3 scrape configs\n") << r.err;
   // And the check can fail: a misspelt key is refused.
   testsupport::WriteFileText(dir + "/bad.yaml", rules + "resourceRule: {}\n");
   r = testsupport::RunShell(cd + " check-config --config bad.yaml", dir);
@@ -467,14 +468,20 @@ TEST_F(ManifestsTest, ExamplesScaleTheSampleApp) {
             testsupport::ReadFileText(testsupport::SourceRoot() + "/examples/sample_app.py"))
       << "examples/k8s/sample-app.yaml's copy of sample_app.py is out of date";
 
-  // The Service selects the app and is the one the scrape ConfigMap reaches.
+  // The Service selects the app and carries the annotations the scrape ConfigMap's endpoints
+  // job keeps, with the container's port.
   const Doc service = FindOne(examples_, "Service", "sample-app");
   ASSERT_TRUE(service.node);
   EXPECT_EQ(S(service.node["spec"]["selector"]["app"]), "sample-app");
+  EXPECT_EQ(S(service.node["metadata"]["annotations"]["prometheus.io/scrape"]), "true");
+  EXPECT_EQ(S(service.node["metadata"]["annotations"]["prometheus.io/port"]),
+            S(pod["spec"]["containers"][0]["ports"][0]["containerPort"]));
   std::string scrape;
   ASSERT_NO_FATAL_FAILURE(ExpectConfigMapFile(Args()["scrape-config"], &scrape));
-  EXPECT_THAT(scrape, ::testing::HasSubstr(service.Name() + "." + service.Namespace() +
-                                           ".svc:" + S(service.node["spec"]["ports"][0]["port"])));
+  EXPECT_THAT(scrape, ::testing::HasSubstr("role: endpoints"));
+  EXPECT_THAT(scrape,
+              ::testing::HasSubstr("__meta_kubernetes_service_annotation_prometheus_io_scrape"));
+  EXPECT_THAT(scrape, ::testing::HasSubstr("target_label: service"));
 
   // Three HPAs on the app: Pods, Object (on the Service) and External metrics.
   std::map<std::string, YAML::Node> by_type;

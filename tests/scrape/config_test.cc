@@ -408,9 +408,10 @@ TEST(ScrapeConfigTest, UnsupportedFeaturesAreRefusedClearly) {
   EXPECT_EQ(LoadError(R"(scrape_configs:
 - job_name: pods
   kubernetes_sd_configs:
-  - role: pod
+  - role: ingress
 )"),
-            "test.yml:3: scrape config \"pods\": kubernetes_sd_configs is not supported yet");
+            "test.yml:4: scrape config \"pods\" kubernetes_sd_configs[0]: role \"ingress\" is not "
+            "supported");
   EXPECT_THAT(LoadError("scrape_configs:\n- job_name: a\n  dns_sd_configs:\n  - names: [x]\n"),
               HasSubstr("test.yml:3: scrape config \"a\": dns_sd_configs is not supported"));
   EXPECT_THAT(LoadError("scrape_configs:\n- job_name: a\n  oauth2: {client_id: x}\n"),

@@ -251,9 +251,6 @@ scrape_configs:
       {"yaml_syntax", "scrape_configs:\n- job_name: a\n  static_configs: [\n", false, false},
       {"scrape_configs_scalar", "scrape_configs: 5\n", false, false},
       {"top_level_list", "- a\n", false, false},
-      // Debian's promtool is built without Kubernetes discovery, so it refuses this too.
-      {"kubernetes_sd", "scrape_configs:\n- job_name: a\n  kubernetes_sd_configs:\n  - role: pod\n",
-       false, false},
       {"ftp_scheme_without_port",
        "scrape_configs:\n- job_name: a\n  scheme: ftp\n  static_configs:\n"
        "  - targets: [a]\n",
@@ -265,6 +262,9 @@ scrape_configs:
        false, true},
       {"diff_proxy_url", "scrape_configs:\n- job_name: a\n  proxy_url: http://proxy:3128\n", false,
        true},
+      // Accepted here, refused by Debian's promtool, which is built without Kubernetes discovery.
+      {"diff_kubernetes_sd",
+       "scrape_configs:\n- job_name: a\n  kubernetes_sd_configs:\n  - role: pod\n", true, false},
   };
   return *cases;
 }

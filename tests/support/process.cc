@@ -126,6 +126,11 @@ int FreePort() {
 
 HttpResult HttpRequest(int port, const std::string& method, const std::string& target,
                        std::chrono::seconds timeout) {
+  return HttpRequestWithBody(port, method, target, "", timeout);
+}
+
+HttpResult HttpRequestWithBody(int port, const std::string& method, const std::string& target,
+                               const std::string& body_text, std::chrono::seconds timeout) {
   HttpResult result;
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return result;
@@ -139,9 +144,10 @@ HttpResult HttpRequest(int port, const std::string& method, const std::string& t
     close(fd);
     return result;
   }
-  const std::string req = method + " " + target +
-                          " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n"
-                          "Connection: close\r\n\r\n";
+  const std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
+                          (body_text.empty() ? "" : "Content-Type: application/json\r\n") +
+                          "Content-Length: " + std::to_string(body_text.size()) +
+                          "\r\nConnection: close\r\n\r\n" + body_text;
   if (send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
     close(fd);
     return result;

@@ -67,6 +67,9 @@ struct HttpResult {
 // is decoded. status 0 when there was no answer within timeout.
 HttpResult HttpRequest(int port, const std::string& method, const std::string& target,
                        std::chrono::seconds timeout);
+// As HttpRequest, sending body_text as an application/json body (none when empty).
+HttpResult HttpRequestWithBody(int port, const std::string& method, const std::string& target,
+                               const std::string& body_text, std::chrono::seconds timeout);
 // HttpRequest(port, "GET", target, 5 s).
 HttpResult HttpGet(int port, const std::string& target);
 
