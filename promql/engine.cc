@@ -152,19 +152,29 @@ absl::StatusOr<QueryResult> Execute(const QuerierFactory& querier, const EngineO
         if (as_vector) {
           Vector vec;
           vec.reserve(v.series.size());
-          std::unordered_multimap<uint64_t, size_t> seen;
+          // Duplicate label sets are found among equal hashes after sorting them: no node
+          // allocation per series as a hash map would need.
+          std::vector<std::pair<uint64_t, size_t>> hashes;
+          hashes.reserve(v.series.size());
           for (Series& s : v.series) {
             if (s.points.empty()) continue;
             Labels l = s.drop_name ? eval::DropMetricName(s.labels) : std::move(s.labels);
-            uint64_t h = l.Hash();
-            auto r = seen.equal_range(h);
-            for (auto it = r.first; it != r.second; ++it) {
-              if (vec[it->second].labels == l) {
-                return absl::InternalError("vector cannot contain metrics with the same labelset");
+            hashes.push_back({l.Hash(), vec.size()});
+            vec.push_back({std::move(l), start, s.points[0].v});
+          }
+          std::sort(hashes.begin(), hashes.end());
+          for (size_t i = 0; i < hashes.size();) {
+            size_t j = i + 1;
+            while (j < hashes.size() && hashes[j].first == hashes[i].first) ++j;
+            for (size_t a = i; a < j; ++a) {
+              for (size_t b = a + 1; b < j; ++b) {
+                if (vec[hashes[a].second].labels == vec[hashes[b].second].labels) {
+                  return absl::InternalError(
+                      "vector cannot contain metrics with the same labelset");
+                }
               }
             }
-            seen.emplace(h, vec.size());
-            vec.push_back({std::move(l), start, s.points[0].v});
+            i = j;
           }
           result.value = std::move(vec);
         } else {

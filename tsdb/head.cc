@@ -5,9 +5,13 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <optional>
+#include <typeinfo>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
+#include "tsdb/snapshot.h"
 
 namespace tsdb {
 namespace {
@@ -17,17 +21,33 @@ bool IsPresenceMatcher(const LabelMatcher& m) {
   return m.type() == LabelMatcher::Type::kNotEqual && m.value().empty();
 }
 
-// A query's private copy of one series: its labels and the chunks overlapping the query range.
+// A query's private copy of one series: its labels and the chunks overlapping the query range,
+// back to back in one buffer (one allocation per series instead of one per chunk).
 class SnapshotSeries final : public SeriesData {
  public:
-  SnapshotSeries(Labels labels, std::vector<std::string> chunks, int64_t mint, int64_t maxt)
-      : labels_(std::move(labels)), chunks_(std::move(chunks)), mint_(mint), maxt_(maxt) {}
+  using Ends = absl::InlinedVector<uint32_t, 4>;
+  SnapshotSeries(Labels labels, std::string bytes, Ends ends, int64_t mint, int64_t maxt)
+      : labels_(std::move(labels)),
+        bytes_(std::move(bytes)),
+        ends_(std::move(ends)),
+        mint_(mint),
+        maxt_(maxt) {}
   const Labels& labels() const override { return labels_; }
   std::unique_ptr<SampleIterator> Iterator() const override;
 
+  size_t num_chunks() const { return ends_.size(); }
+  std::string_view chunk(size_t i) const {
+    const size_t begin = i == 0 ? 0 : ends_[i - 1];
+    return std::string_view(bytes_).substr(begin, ends_[i] - begin);
+  }
+  // What Iterator() yields from Seek(mint) on while t <= maxt, without a virtual call per sample.
+  void AppendSamples(int64_t mint, int64_t maxt, std::vector<Sample>* out) const;
+  Labels TakeLabels() { return std::move(labels_); }
+
  private:
   Labels labels_;
-  std::vector<std::string> chunks_;
+  std::string bytes_;
+  Ends ends_;  // end offset of each chunk in bytes_
   int64_t mint_;
   int64_t maxt_;
 };
@@ -35,8 +55,8 @@ class SnapshotSeries final : public SeriesData {
 // Walks the chunks of a SnapshotSeries in order, restricted to [mint, maxt].
 class SnapshotIterator final : public SampleIterator {
  public:
-  SnapshotIterator(const std::vector<std::string>* chunks, int64_t mint, int64_t maxt)
-      : chunks_(chunks), mint_(mint), maxt_(maxt) {}
+  SnapshotIterator(const SnapshotSeries* series, int64_t mint, int64_t maxt)
+      : series_(series), mint_(mint), maxt_(maxt) {}
 
   bool Next() override {
     if (done_) return false;
@@ -69,8 +89,8 @@ class SnapshotIterator final : public SampleIterator {
 
  private:
   bool OpenNext() {
-    if (next_chunk_ >= chunks_->size()) return false;
-    it_ = std::make_unique<XorIterator>(std::string_view((*chunks_)[next_chunk_++]));
+    if (next_chunk_ >= series_->num_chunks()) return false;
+    it_.emplace(series_->chunk(next_chunk_++));
     return true;
   }
   bool CheckMax() {
@@ -85,19 +105,46 @@ class SnapshotIterator final : public SampleIterator {
     return false;
   }
 
-  const std::vector<std::string>* chunks_;
+  const SnapshotSeries* series_;
   int64_t mint_;
   int64_t maxt_;
   size_t next_chunk_ = 0;
-  std::unique_ptr<XorIterator> it_;
+  std::optional<XorIterator> it_;
   Sample cur_{0, 0};
   bool started_ = false;
   bool done_ = false;
   bool valid_ = false;
 };
 
+void SnapshotSeries::AppendSamples(int64_t mint, int64_t maxt, std::vector<Sample>* out) const {
+  mint = std::max(mint, mint_);
+  maxt = std::min(maxt, maxt_);
+  bool seeking = true;
+  if (ends_.size() > 1 && out->empty()) {
+    // Spanning several chunks, the range usually takes most of their samples: one allocation
+    // for the announced sample counts instead of regrowing.
+    size_t announced = 0;
+    for (size_t i = 0; i < ends_.size(); ++i) {
+      const std::string_view c = chunk(i);
+      if (c.size() >= 2) {
+        announced += (static_cast<size_t>(static_cast<unsigned char>(c[0])) << 8) |
+                     static_cast<unsigned char>(c[1]);
+      }
+    }
+    out->reserve(announced);
+  }
+  for (size_t i = 0; i < ends_.size(); ++i) {
+    XorIterator it(chunk(i));
+    // Until the first sample at or after mint, earlier ones are skipped (Seek); after it, every
+    // sample counts (Next), which makes a difference only for damaged chunks out of order.
+    const size_t before = out->size();
+    if (it.AppendRange(seeking ? mint : kMinTime, maxt, out)) return;
+    if (out->size() > before) seeking = false;
+  }
+}
+
 std::unique_ptr<SampleIterator> SnapshotSeries::Iterator() const {
-  return std::make_unique<SnapshotIterator>(&chunks_, mint_, maxt_);
+  return std::make_unique<SnapshotIterator>(this, mint_, maxt_);
 }
 
 bool SameBits(double a, double b) {
@@ -119,6 +166,77 @@ inline void PrefetchAhead(const Vec& v, size_t i, GetSeries get) {
 
 bool Overlaps(const XorChunk& c, int64_t mint, int64_t maxt) {
   return c.num_samples() > 0 && c.max_time() >= mint && c.min_time() <= maxt;
+}
+
+// a->labels < b->labels. The strings are interned, so equal names and values (most of them: the
+// metric name, label names) are told apart by pointer before any bytes are compared.
+bool InternedLabelsLess(const MemSeries* a, const MemSeries* b) {
+  const auto& x = a->labels;
+  const auto& y = b->labels;
+  const size_t n = std::min(x.size(), y.size());
+  auto cmp = [](std::string_view p, std::string_view q) {
+    if (p.data() == q.data() && p.size() == q.size()) return 0;
+    return p.compare(q);
+  };
+  for (size_t i = 0; i < n; ++i) {
+    if (int c = cmp(x[i].first, y[i].first); c != 0) return c < 0;
+    if (int c = cmp(x[i].second, y[i].second); c != 0) return c < 0;
+  }
+  return x.size() < y.size();
+}
+
+// Sorts series by labels (InternedLabelsLess order). Comparing label strings of thousands of
+// series means chasing pointers on every comparison; instead, the distinct (name, value) pairs at
+// each label position are ranked once (there are usually few: a handful of names, values shared
+// by many series), and series are sorted by their rows of ranks. Rank 0 stands for "no label at
+// this position", so a series whose labels are a prefix of another's sorts first, as in
+// InternedLabelsLess.
+void SortByLabels(std::vector<const MemSeries*>* series) {
+  const size_t n = series->size();
+  if (n < 64) {
+    std::sort(series->begin(), series->end(), InternedLabelsLess);
+    return;
+  }
+  size_t width = 0;
+  for (const MemSeries* s : *series) width = std::max(width, s->labels.size());
+  std::vector<uint32_t> ranks(n * width, 0);
+  using Pair = std::pair<std::string_view, std::string_view>;
+  absl::flat_hash_map<Pair, uint32_t> distinct;
+  std::vector<Pair> pairs;
+  std::vector<uint32_t> rank_of;
+  for (size_t k = 0; k < width; ++k) {
+    distinct.clear();
+    pairs.clear();
+    for (size_t i = 0; i < n; ++i) {
+      const auto& l = (*series)[i]->labels;
+      if (k >= l.size()) continue;
+      auto [it, inserted] = distinct.try_emplace(l[k], static_cast<uint32_t>(pairs.size()));
+      if (inserted) pairs.push_back(l[k]);
+      ranks[i * width + k] = it->second;  // index into pairs for now
+    }
+    std::vector<uint32_t> order(pairs.size());
+    for (uint32_t j = 0; j < order.size(); ++j) order[j] = j;
+    std::sort(order.begin(), order.end(),
+              [&](uint32_t a, uint32_t b) { return pairs[a] < pairs[b]; });
+    rank_of.assign(pairs.size(), 0);
+    for (uint32_t r = 0; r < order.size(); ++r) rank_of[order[r]] = r + 1;
+    for (size_t i = 0; i < n; ++i) {
+      if (k < (*series)[i]->labels.size()) ranks[i * width + k] = rank_of[ranks[i * width + k]];
+    }
+  }
+  std::vector<uint32_t> perm(n);
+  for (uint32_t i = 0; i < n; ++i) perm[i] = i;
+  std::sort(perm.begin(), perm.end(), [&](uint32_t a, uint32_t b) {
+    const uint32_t* x = &ranks[a * width];
+    const uint32_t* y = &ranks[b * width];
+    for (size_t k = 0; k < width; ++k) {
+      if (x[k] != y[k]) return x[k] < y[k];
+    }
+    return false;
+  });
+  std::vector<const MemSeries*> sorted(n);
+  for (size_t i = 0; i < n; ++i) sorted[i] = (*series)[perm[i]];
+  *series = std::move(sorted);
 }
 
 bool SeriesOverlaps(const MemSeries& s, int64_t mint, int64_t maxt) {
@@ -455,15 +573,26 @@ std::vector<std::unique_ptr<SeriesData>> Head::Select(const std::vector<LabelMat
   std::vector<const MemSeries*> selected;
   ForEachSelectedLocked(matchers, mint, maxt, [&](const MemSeries& s) { selected.push_back(&s); });
   // Sorted on the interned labels, before anything is copied out.
-  std::sort(selected.begin(), selected.end(),
-            [](const MemSeries* a, const MemSeries* b) { return a->labels < b->labels; });
+  SortByLabels(&selected);
   out.reserve(selected.size());
   for (const MemSeries* s : selected) {
-    std::vector<std::string> chunks;
+    absl::InlinedVector<const XorChunk*, 4> chunks;
+    size_t size = 0;
     s->ForEachChunk([&](const XorChunk& c) {
-      if (Overlaps(c, mint, maxt)) chunks.push_back(c.bytes());
+      if (Overlaps(c, mint, maxt)) {
+        chunks.push_back(&c);
+        size += c.bytes().size();
+      }
     });
-    out.push_back(std::make_unique<SnapshotSeries>(s->ToLabels(), std::move(chunks), mint, maxt));
+    std::string bytes;
+    bytes.reserve(size);
+    SnapshotSeries::Ends ends;
+    for (const XorChunk* c : chunks) {
+      bytes.append(c->bytes());
+      ends.push_back(static_cast<uint32_t>(bytes.size()));
+    }
+    out.push_back(std::make_unique<SnapshotSeries>(s->ToLabels(), std::move(bytes), std::move(ends),
+                                                   mint, maxt));
   }
   return out;
 }
@@ -586,6 +715,29 @@ SeriesRef Head::LastRef() const {
 void Head::SetNextRef(SeriesRef next) {
   std::unique_lock lock(mu_);
   next_ref_ = std::max(next_ref_, next);
+}
+
+void AppendSeriesSamples(const SeriesData& series, int64_t mint, int64_t maxt,
+                         std::vector<Sample>* out) {
+  // SnapshotSeries is final: an exact type check is enough and cheaper than dynamic_cast.
+  if (typeid(series) == typeid(SnapshotSeries)) {
+    static_cast<const SnapshotSeries&>(series).AppendSamples(mint, maxt, out);
+    return;
+  }
+  std::unique_ptr<SampleIterator> it = series.Iterator();
+  if (!it->Seek(mint)) return;
+  do {
+    const Sample s = it->At();
+    if (s.t > maxt) break;
+    out->push_back(s);
+  } while (it->Next());
+}
+
+Labels TakeSeriesLabels(SeriesData& series) {
+  if (typeid(series) == typeid(SnapshotSeries)) {
+    return static_cast<SnapshotSeries&>(series).TakeLabels();
+  }
+  return series.labels();
 }
 
 }  // namespace tsdb

@@ -8,6 +8,10 @@
 
 namespace tsdb {
 
+// The length (1 to 4) of the well-formed UTF-8 sequence starting at s[i], or 0 when the bytes
+// there are not one. i must be < s.size().
+size_t Utf8SequenceLength(std::string_view s, size_t i);
+
 // The byte offset of the first byte that does not start a well-formed sequence, or npos.
 size_t FindInvalidUtf8(std::string_view s);
 

@@ -10,40 +10,6 @@
 namespace api {
 namespace {
 
-constexpr char kHex[] = "0123456789abcdef";
-
-// Length of the valid UTF-8 sequence starting at s[i], or 0 when the bytes there are not one
-// (overlong forms, surrogates and code points above U+10FFFF are invalid, as in Go).
-size_t ValidUtf8Length(std::string_view s, size_t i) {
-  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = b(i);
-  const size_t left = s.size() - i;
-  const auto cont = [&](size_t k) { return (b(k) & 0xC0) == 0x80; };
-  if (c < 0x80) return 1;
-  if (c >= 0xC2 && c <= 0xDF) return left >= 2 && cont(i + 1) ? 2 : 0;
-  if (c >= 0xE0 && c <= 0xEF) {
-    if (left < 3 || !cont(i + 1) || !cont(i + 2)) return 0;
-    if (c == 0xE0 && b(i + 1) < 0xA0) return 0;   // overlong
-    if (c == 0xED && b(i + 1) >= 0xA0) return 0;  // surrogates
-    return 3;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    if (left < 4 || !cont(i + 1) || !cont(i + 2) || !cont(i + 3)) return 0;
-    if (c == 0xF0 && b(i + 1) < 0x90) return 0;   // overlong
-    if (c == 0xF4 && b(i + 1) >= 0x90) return 0;  // above U+10FFFF
-    return 4;
-  }
-  return 0;
-}
-
-void AppendUnicodeEscape(unsigned code, std::string* out) {
-  out->append("\\u");
-  out->push_back(kHex[(code >> 12) & 0xF]);
-  out->push_back(kHex[(code >> 8) & 0xF]);
-  out->push_back(kHex[(code >> 4) & 0xF]);
-  out->push_back(kHex[code & 0xF]);
-}
-
 // Appends the shortest round-trip digits of a finite, non-zero |v| laid out without an exponent,
 // as Go's 'f' format with precision -1 does: the shortest digit string, zero-padded, with the
 // decimal point where the exponent puts it. (std::to_chars' fixed format would print the exact
@@ -107,61 +73,6 @@ void AppendValueText(double v, std::string* out) {
 
 }  // namespace
 
-void AppendJsonString(std::string_view s, std::string* out) {
-  out->push_back('"');
-  size_t i = 0;
-  while (i < s.size()) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x80) {
-      const size_t len = ValidUtf8Length(s, i);
-      if (len == 0) {
-        out->append("\\ufffd");
-        ++i;
-        continue;
-      }
-      // U+2028 and U+2029 (E2 80 A8 / E2 80 A9) break JavaScript string literals.
-      if (len == 3 && c == 0xE2 && static_cast<unsigned char>(s[i + 1]) == 0x80 &&
-          (static_cast<unsigned char>(s[i + 2]) & 0xFE) == 0xA8) {
-        AppendUnicodeEscape(static_cast<unsigned char>(s[i + 2]) == 0xA8 ? 0x2028 : 0x2029, out);
-      } else {
-        out->append(s.substr(i, len));
-      }
-      i += len;
-      continue;
-    }
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      case '<':
-      case '>':
-      case '&':
-        AppendUnicodeEscape(c, out);
-        break;
-      default:
-        if (c < 0x20) {
-          AppendUnicodeEscape(c, out);
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
-    }
-    ++i;
-  }
-  out->push_back('"');
-}
-
 void AppendTimestamp(int64_t ms, std::string* out) {
   // Unsigned arithmetic: -INT64_MIN does not fit in int64.
   uint64_t abs = static_cast<uint64_t>(ms);
@@ -220,67 +131,6 @@ void AppendLabelsObject(const tsdb::Labels& labels, std::string* out) {
     AppendJsonString(l.value, out);
   }
   out->push_back('}');
-}
-
-std::string GoQuote(std::string_view s) {
-  std::string out = "\"";
-  size_t i = 0;
-  while (i < s.size()) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x80) {
-      const size_t len = ValidUtf8Length(s, i);
-      if (len == 0) {
-        out.append("\\x");
-        out.push_back(kHex[c >> 4]);
-        out.push_back(kHex[c & 0xF]);
-        ++i;
-      } else {
-        out.append(s.substr(i, len));
-        i += len;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"':
-        out.append("\\\"");
-        break;
-      case '\\':
-        out.append("\\\\");
-        break;
-      case '\a':
-        out.append("\\a");
-        break;
-      case '\b':
-        out.append("\\b");
-        break;
-      case '\f':
-        out.append("\\f");
-        break;
-      case '\n':
-        out.append("\\n");
-        break;
-      case '\r':
-        out.append("\\r");
-        break;
-      case '\t':
-        out.append("\\t");
-        break;
-      case '\v':
-        out.append("\\v");
-        break;
-      default:
-        if (c < 0x20 || c == 0x7F) {
-          out.append("\\x");
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 0xF]);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-    ++i;
-  }
-  out.push_back('"');
-  return out;
 }
 
 }  // namespace api

@@ -24,11 +24,13 @@
 #include <string_view>
 
 #include "tsdb/labels.h"
+#include "tsdb/text_escape.h"
 
 namespace api {
 
-// Appends s as a JSON string literal (with the quotes).
-void AppendJsonString(std::string_view s, std::string* out);
+// JSON strings and %q quoting, as everywhere in the program (tsdb/text_escape.h).
+using tsdb::AppendJsonString;
+using tsdb::GoQuote;
 
 // Appends a millisecond timestamp as a JSON number of seconds.
 void AppendTimestamp(int64_t ms, std::string* out);
@@ -45,10 +47,6 @@ void AppendStringPair(int64_t ms, std::string_view text, std::string* out);
 
 // Appends labels as a JSON object, in label order: {"__name__":"up","job":"a"}.
 void AppendLabelsObject(const tsdb::Labels& labels, std::string* out);
-
-// Go's strconv.Quote as far as messages need it: s in double quotes with \" \\ \a \b \f \n \r
-// \t \v, other control bytes and invalid UTF-8 bytes as \xNN. Used for %q in error messages.
-std::string GoQuote(std::string_view s);
 
 }  // namespace api
 

@@ -3,33 +3,12 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "adapter/api/json.h"
+#include "adapter/k8s/status.h"
 
 namespace apiserver {
-namespace {
-
-std::string StatusBody(int code, std::string_view reason, std::string_view message,
-                       std::string_view cause) {
-  std::string body =
-      R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":)";
-  api::AppendJsonString(message, &body);
-  if (!reason.empty()) {
-    body += R"(,"reason":)";
-    api::AppendJsonString(reason, &body);
-  }
-  if (!cause.empty()) {
-    body += R"(,"details":{"causes":[{"message":)";
-    api::AppendJsonString(cause, &body);
-    body += "}]}";
-  }
-  absl::StrAppend(&body, R"(,"code":)", code, "}\n");
-  return body;
-}
-
-}  // namespace
 
 http::Response StatusReply(int code, std::string_view reason, std::string_view message) {
-  return http::Response::Json(StatusBody(code, reason, message, ""), code);
+  return http::Response::Json(k8s::StatusJson(code, reason, message), code);
 }
 
 http::Response NotFound(std::string_view message) { return StatusReply(404, "NotFound", message); }
@@ -50,7 +29,9 @@ http::Response MethodNotAllowed(std::string_view method) {
 http::Response InternalError(std::string_view summary, std::string_view cause) {
   std::string message =
       absl::StrCat("Internal error occurred: ", absl::string_view(summary.data(), summary.size()));
-  return http::Response::Json(StatusBody(500, "InternalError", message, cause), 500);
+  k8s::StatusDetails details;
+  details.cause = cause;
+  return http::Response::Json(k8s::StatusJson(500, "InternalError", message, &details), 500);
 }
 
 http::Response FromStatus(const absl::Status& status) {

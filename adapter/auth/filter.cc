@@ -5,14 +5,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "adapter/auth/status.h"
+#include "tsdb/text_escape.h"
 
 namespace auth {
 
 std::string DescribeUser(const AuthenticationResult& a) {
   if (!a.ok()) return "unauthenticated";
-  std::string out =
-      absl::StrCat(GoQuote(a.user.username), " groups=[", absl::StrJoin(a.user.groups, " "), "]");
-  if (!a.user.uid.empty()) absl::StrAppend(&out, " uid=", GoQuote(a.user.uid));
+  std::string out = absl::StrCat(tsdb::GoQuote(a.user.username), " groups=[",
+                                 absl::StrJoin(a.user.groups, " "), "]");
+  if (!a.user.uid.empty()) absl::StrAppend(&out, " uid=", tsdb::GoQuote(a.user.uid));
   absl::StrAppend(&out, " via ", a.method);
   return out;
 }

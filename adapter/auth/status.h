@@ -16,14 +16,8 @@ namespace auth {
 // {"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":<message>,
 //  "reason":<reason>,"code":<code>} with the same HTTP status; reason omitted when empty. Usable
 // as http::ServerOptions::error_response (with reason BadRequest for 400, ...): see
-// StatusReasonFor.
+// k8s::StatusReasonFor.
 http::Response StatusResponse(int code, std::string_view reason, std::string_view message);
-
-// The metav1.StatusReason Kubernetes uses for an HTTP status: 400 BadRequest, 401
-// Unauthorized, 403 Forbidden, 404 NotFound, 405 MethodNotAllowed, 409 Conflict, 410 Expired,
-// 413 RequestEntityTooLarge, 415 UnsupportedMediaType, 422 Invalid, 429 TooManyRequests,
-// 500 InternalError, 503 ServiceUnavailable, 504 Timeout; "" otherwise.
-std::string_view StatusReasonFor(int code);
 
 // 401: message and reason "Unauthorized".
 http::Response UnauthorizedResponse();
@@ -41,10 +35,6 @@ std::string ForbiddenMessage(const Attributes& attributes, std::string_view reas
 // 500 when authorization could not be decided, plain text as Kubernetes' InternalError:
 //   Internal Server Error: "<request target>": <error>
 http::Response AuthorizationErrorResponse(const http::Request& request, std::string_view error);
-
-// Go's strconv.Quote (%q) for UTF-8 text: "a\"b", control characters escaped, invalid bytes
-// as \xNN.
-std::string GoQuote(std::string_view s);
 
 }  // namespace auth
 

@@ -14,19 +14,10 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "adapter/http/openssl_errors.h"
 
 namespace auth {
 namespace {
-
-std::string OpenSslErrors() {
-  std::vector<std::string> errors;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof(buf));
-    errors.emplace_back(buf);
-  }
-  return errors.empty() ? "unknown OpenSSL error" : absl::StrJoin(errors, "; ");
-}
 
 struct X509Deleter {
   void operator()(X509* x) const { X509_free(x); }
@@ -93,9 +84,9 @@ size_t CertPool::size() const { return rep_->count; }
 absl::StatusOr<std::shared_ptr<const CertPool>> CertPool::FromPem(std::string_view pem) {
   auto rep = std::make_unique<Rep>();
   rep->store = X509_STORE_new();
-  if (rep->store == nullptr) return absl::InternalError("X509_STORE_new: " + OpenSslErrors());
+  if (rep->store == nullptr) return absl::InternalError("X509_STORE_new: " + http::OpenSslErrors());
   BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-  if (bio == nullptr) return absl::InternalError("BIO_new_mem_buf: " + OpenSslErrors());
+  if (bio == nullptr) return absl::InternalError("BIO_new_mem_buf: " + http::OpenSslErrors());
   ERR_clear_error();
   absl::Status status;
   for (;;) {
@@ -105,8 +96,8 @@ absl::StatusOr<std::shared_ptr<const CertPool>> CertPool::FromPem(std::string_vi
       if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE) {
         ERR_clear_error();  // the end of the bundle
       } else {
-        status = absl::InvalidArgumentError(
-            absl::StrCat("PEM certificate ", rep->count + 1, " does not parse: ", OpenSslErrors()));
+        status = absl::InvalidArgumentError(absl::StrCat(
+            "PEM certificate ", rep->count + 1, " does not parse: ", http::OpenSslErrors()));
       }
       break;
     }
@@ -115,7 +106,7 @@ absl::StatusOr<std::shared_ptr<const CertPool>> CertPool::FromPem(std::string_vi
       unsigned long e = ERR_peek_last_error();
       if (ERR_GET_REASON(e) != X509_R_CERT_ALREADY_IN_HASH_TABLE) {
         status = absl::InvalidArgumentError(
-            absl::StrCat("PEM certificate ", rep->count + 1, ": ", OpenSslErrors()));
+            absl::StrCat("PEM certificate ", rep->count + 1, ": ", http::OpenSslErrors()));
         break;
       }
       ERR_clear_error();
@@ -147,7 +138,7 @@ absl::StatusOr<CertSubject> CertPool::VerifyClientChain(
   X509_STORE_CTX* ctx = X509_STORE_CTX_new();
   absl::Status status;
   if (ctx == nullptr || X509_STORE_CTX_init(ctx, rep_->store, certs[0].get(), untrusted) != 1) {
-    status = absl::InternalError("X509_STORE_CTX_init: " + OpenSslErrors());
+    status = absl::InternalError("X509_STORE_CTX_init: " + http::OpenSslErrors());
   } else {
     X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_PARTIAL_CHAIN);
     if (X509_verify_cert(ctx) != 1) {

@@ -43,6 +43,7 @@
 #include "adapter/cmd/self_metrics.h"
 #include "adapter/cmd/serve_options.h"
 #include "adapter/http/server.h"
+#include "adapter/k8s/status.h"
 #include "scrape/config.h"
 #include "scrape/manager.h"
 #include "tsdb/db.h"
@@ -356,7 +357,7 @@ int RunServe(const std::vector<std::string>& args) {
     // percent-encoding, an oversized body) with metav1.Status objects.
     http::ServerOptions secure_options_http = server_options;
     secure_options_http.error_response = [](int status, std::string_view message) {
-      return auth::StatusResponse(status, auth::StatusReasonFor(status), message);
+      return auth::StatusResponse(status, k8s::StatusReasonFor(status), message);
     };
     http::Handler handler = (*metrics_server)->BuildRouter();
     if (cluster != nullptr) {

@@ -26,6 +26,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "adapter/http/openssl_errors.h"
 
 namespace http {
 namespace {
@@ -46,16 +47,6 @@ using BnPtr = std::unique_ptr<BIGNUM, Deleter<BN_free>>;
 
 constexpr long kHour = 3600;
 constexpr long kValidity = 365 * 24 * kHour;
-
-std::string OpenSslErrors() {
-  std::vector<std::string> errors;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof(buf));
-    errors.emplace_back(buf);
-  }
-  return errors.empty() ? "unknown OpenSSL error" : absl::StrJoin(errors, "; ");
-}
 
 // One subjectAltName entry.
 struct Host {

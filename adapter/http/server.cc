@@ -53,6 +53,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "adapter/http/openssl_errors.h"
 #include "adapter/http/url.h"
 
 namespace http {
@@ -124,16 +125,6 @@ std::string FormatEndpoint(const tcp::endpoint& ep) {
   }
   if (addr.is_v6()) return absl::StrCat("[", addr.to_string(), "]:", ep.port());
   return absl::StrCat(addr.to_string(), ":", ep.port());
-}
-
-std::string OpenSslErrors() {
-  std::vector<std::string> errors;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof(buf));
-    errors.emplace_back(buf);
-  }
-  return errors.empty() ? "unknown OpenSSL error" : absl::StrJoin(errors, "; ");
 }
 
 absl::Status CheckReadable(std::string_view what, const std::string& path) {

@@ -91,25 +91,7 @@ class BuiltinResourceMapper final : public ResourceMapper {
 
   std::optional<ResourceInfo> Find(std::string_view resource,
                                    std::string_view group) const override {
-    // "deployments.apps": the part after the first dot is the group (Kubernetes'
-    // ParseGroupResource); it must agree with an explicit group.
-    if (size_t dot = resource.find('.'); dot != std::string_view::npos) {
-      std::string_view embedded = resource.substr(dot + 1);
-      resource = resource.substr(0, dot);
-      if (!group.empty() && !embedded.empty() && !EqualsIgnoreCase(group, embedded)) {
-        return std::nullopt;
-      }
-      if (!embedded.empty()) group = embedded;
-    }
-    if (resource.empty()) return std::nullopt;
-    for (const ResourceInfo& info : resources_) {
-      if (!group.empty() && !EqualsIgnoreCase(info.group_resource.group, group)) continue;
-      if (EqualsIgnoreCase(info.group_resource.resource, resource) ||
-          EqualsIgnoreCase(info.singular, resource) || EqualsIgnoreCase(info.kind, resource)) {
-        return info;
-      }
-    }
-    return std::nullopt;
+    return FindResource(resources_, resource, group);
   }
 
   std::vector<ResourceInfo> All() const override { return resources_; }
@@ -119,6 +101,36 @@ class BuiltinResourceMapper final : public ResourceMapper {
 };
 
 }  // namespace
+
+std::optional<ResourceInfo> FindResource(const std::vector<ResourceInfo>& resources,
+                                         std::string_view resource, std::string_view group) {
+  // "deployments.apps": the part after the first dot is the group (Kubernetes'
+  // ParseGroupResource); it must agree with an explicit group.
+  if (size_t dot = resource.find('.'); dot != std::string_view::npos) {
+    std::string_view embedded = resource.substr(dot + 1);
+    resource = resource.substr(0, dot);
+    if (!group.empty() && !embedded.empty() && !EqualsIgnoreCase(group, embedded)) {
+      return std::nullopt;
+    }
+    if (!embedded.empty()) group = embedded;
+  }
+  if (resource.empty()) return std::nullopt;
+  // Without a group: the core group first, then the others in order.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const ResourceInfo& info : resources) {
+      const bool core = info.group_resource.group.empty();
+      if (group.empty() && (pass == 0) != core) continue;
+      if (!group.empty() && (pass == 1 || !EqualsIgnoreCase(info.group_resource.group, group))) {
+        continue;
+      }
+      if (EqualsIgnoreCase(info.group_resource.resource, resource) ||
+          EqualsIgnoreCase(info.singular, resource) || EqualsIgnoreCase(info.kind, resource)) {
+        return info;
+      }
+    }
+  }
+  return std::nullopt;
+}
 
 std::unique_ptr<ResourceMapper> NewBuiltinResourceMapper() {
   return std::make_unique<BuiltinResourceMapper>();

@@ -50,6 +50,11 @@ class ResourceMapper {
   virtual std::vector<ResourceInfo> All() const = 0;
 };
 
+// ResourceMapper::Find over a list of resources: the core group is preferred when no group is
+// named, then the list's order.
+std::optional<ResourceInfo> FindResource(const std::vector<ResourceInfo>& resources,
+                                         std::string_view resource, std::string_view group);
+
 // The built-in resources of a current Kubernetes release (core: pods, nodes, namespaces,
 // services, endpoints, persistentvolumes, persistentvolumeclaims, configmaps, secrets,
 // serviceaccounts, replicationcontrollers, events, resourcequotas, limitranges; apps:

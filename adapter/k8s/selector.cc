@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "tsdb/text_escape.h"
 
 namespace k8s {
 namespace {
@@ -567,45 +568,6 @@ class Parser {
 // ---------------------------------------------------------------------------------------------
 // JSON output.
 
-// Appends s as a JSON string. Escapes like Go's encoding/json (including <, > and &); bytes
-// outside ASCII, which validated keys and values never contain, become U+FFFD so the output is
-// always valid JSON.
-void AppendJsonString(std::string* out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out->push_back('"');
-  for (char ch : s) {
-    unsigned char c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        *out += "\\\"";
-        break;
-      case '\\':
-        *out += "\\\\";
-        break;
-      case '\n':
-        *out += "\\n";
-        break;
-      case '\r':
-        *out += "\\r";
-        break;
-      case '\t':
-        *out += "\\t";
-        break;
-      default:
-        if (c >= 0x80) {
-          *out += "\\ufffd";
-        } else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-          *out += "\\u00";
-          out->push_back(kHex[c >> 4]);
-          out->push_back(kHex[c & 0xf]);
-        } else {
-          out->push_back(ch);
-        }
-    }
-  }
-  out->push_back('"');
-}
-
 bool HasValue(const Requirement& r, std::string_view v) {
   return std::find(r.values.begin(), r.values.end(), v) != r.values.end();
 }
@@ -716,9 +678,9 @@ std::string LabelSelector::ToJson() const {
     const bool equality = r.op == SelectorOp::kEquals || r.op == SelectorOp::kDoubleEquals;
     if (equality && r.values.size() == 1 && (!have_label || r.key != last_label_key)) {
       labels += labels.empty() ? "{" : ",";
-      AppendJsonString(&labels, r.key);
+      tsdb::AppendJsonString(r.key, &labels);
       labels += ':';
-      AppendJsonString(&labels, r.values.front());
+      tsdb::AppendJsonString(r.values.front(), &labels);
       last_label_key = r.key;
       have_label = true;
       continue;
@@ -749,7 +711,7 @@ std::string LabelSelector::ToJson() const {
     }
     expressions += expressions.empty() ? "[" : ",";
     expressions += "{\"key\":";
-    AppendJsonString(&expressions, r.key);
+    tsdb::AppendJsonString(r.key, &expressions);
     absl::StrAppend(&expressions, ",\"operator\":\"", absl::string_view(op.data(), op.size()),
                     "\"");
     if (!r.values.empty()) {
@@ -758,7 +720,7 @@ std::string LabelSelector::ToJson() const {
       expressions += ",\"values\":[";
       for (size_t i = 0; i < sorted.size(); ++i) {
         if (i > 0) expressions += ',';
-        AppendJsonString(&expressions, sorted[i]);
+        tsdb::AppendJsonString(sorted[i], &expressions);
       }
       expressions += ']';
     }

@@ -31,10 +31,6 @@ absl::StatusOr<json::object> ParseRoot(std::string_view text, std::string_view w
   return std::move(doc.get_object());
 }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return absl::EqualsIgnoreCase(AV(a), AV(b));
-}
-
 }  // namespace
 
 absl::StatusOr<std::vector<k8s::ResourceInfo>> ParseApiResourceList(std::string_view text) {
@@ -186,35 +182,11 @@ std::shared_ptr<const std::vector<k8s::ResourceInfo>> DiscoveryResourceMapper::S
 
 std::optional<k8s::ResourceInfo> DiscoveryResourceMapper::Find(std::string_view resource,
                                                                std::string_view group) const {
-  const std::string_view original_resource = resource;
-  const std::string_view original_group = group;
-  // "deployments.apps": the part after the first dot is the group (Kubernetes'
-  // ParseGroupResource); it must agree with an explicit group.
-  if (size_t dot = resource.find('.'); dot != std::string_view::npos) {
-    std::string_view embedded = resource.substr(dot + 1);
-    resource = resource.substr(0, dot);
-    if (!group.empty() && !embedded.empty() && !EqualsIgnoreCase(group, embedded)) {
-      return std::nullopt;
-    }
-    if (!embedded.empty()) group = embedded;
-  }
-  if (resource.empty()) return std::nullopt;
   std::shared_ptr<const std::vector<k8s::ResourceInfo>> discovered = Snapshot();
-  // The core group first, then the others in discovery order.
-  for (int pass = 0; pass < 2; ++pass) {
-    for (const k8s::ResourceInfo& info : *discovered) {
-      const bool core = info.group_resource.group.empty();
-      if (group.empty() && (pass == 0) != core) continue;
-      if (!group.empty() && (pass == 1 || !EqualsIgnoreCase(info.group_resource.group, group))) {
-        continue;
-      }
-      if (EqualsIgnoreCase(info.group_resource.resource, resource) ||
-          EqualsIgnoreCase(info.singular, resource) || EqualsIgnoreCase(info.kind, resource)) {
-        return info;
-      }
-    }
+  if (std::optional<k8s::ResourceInfo> found = k8s::FindResource(*discovered, resource, group)) {
+    return found;
   }
-  return fallback_->Find(original_resource, original_group);
+  return fallback_->Find(resource, group);
 }
 
 std::vector<k8s::ResourceInfo> DiscoveryResourceMapper::All() const {

@@ -440,7 +440,10 @@ Value EvalAggregation(Evaluator& ev, const AggregateExpr& a, Value input,
   }
 
   std::vector<Series> result(num_groups);
-  for (size_t g = 0; g < num_groups; ++g) result[g].labels = group_labels[g];
+  for (size_t g = 0; g < num_groups; ++g) {
+    result[g].labels = std::move(group_labels[g]);
+    if (num_groups <= 1024) result[g].points.reserve(static_cast<size_t>(n));
+  }
   for (int i = 0; i < n; ++i) {
     ev.ctx().CheckDeadline();
     for (Group& g : groups) g.seen = false;

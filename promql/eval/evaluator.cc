@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "promql/parser/functions.h"
+#include "tsdb/snapshot.h"
 
 namespace promql::eval {
 
@@ -56,39 +57,6 @@ Labels DropMetricName(const Labels& l) {
 
 namespace {
 
-bool IsValidUtf8Rune(std::string_view s, size_t i, size_t* len, uint32_t* rune) {
-  unsigned char c = s[i];
-  if (c < 0x80) {
-    *len = 1;
-    *rune = c;
-    return true;
-  }
-  int n;
-  uint32_t r;
-  if ((c & 0xE0) == 0xC0) {
-    n = 2, r = c & 0x1F;
-  } else if ((c & 0xF0) == 0xE0) {
-    n = 3, r = c & 0x0F;
-  } else if ((c & 0xF8) == 0xF0) {
-    n = 4, r = c & 0x07;
-  } else {
-    return false;
-  }
-  if (i + n > s.size()) return false;
-  for (int k = 1; k < n; ++k) {
-    unsigned char cc = s[i + k];
-    if ((cc & 0xC0) != 0x80) return false;
-    r = (r << 6) | (cc & 0x3F);
-  }
-  if ((n == 2 && r < 0x80) || (n == 3 && r < 0x800) || (n == 4 && r < 0x10000) || r > 0x10FFFF ||
-      (r >= 0xD800 && r <= 0xDFFF)) {
-    return false;
-  }
-  *len = n;
-  *rune = r;
-  return true;
-}
-
 bool IsLegacyLabelName(std::string_view s) {
   if (s.empty()) return false;
   for (size_t i = 0; i < s.size(); ++i) {
@@ -101,68 +69,6 @@ bool IsLegacyLabelName(std::string_view s) {
 }
 
 }  // namespace
-
-std::string GoQuote(std::string_view s) {
-  std::string out = "\"";
-  static const char kHex[] = "0123456789abcdef";
-  for (size_t i = 0; i < s.size();) {
-    size_t len;
-    uint32_t r;
-    if (!IsValidUtf8Rune(s, i, &len, &r)) {
-      unsigned char c = s[i];
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-      ++i;
-      continue;
-    }
-    if (len == 1) {
-      char c = static_cast<char>(r);
-      switch (c) {
-        case '"':
-          out += "\\\"";
-          break;
-        case '\\':
-          out += "\\\\";
-          break;
-        case '\a':
-          out += "\\a";
-          break;
-        case '\b':
-          out += "\\b";
-          break;
-        case '\f':
-          out += "\\f";
-          break;
-        case '\n':
-          out += "\\n";
-          break;
-        case '\r':
-          out += "\\r";
-          break;
-        case '\t':
-          out += "\\t";
-          break;
-        case '\v':
-          out += "\\v";
-          break;
-        default:
-          if (r < 0x20 || r == 0x7f) {
-            out += "\\x";
-            out += kHex[r >> 4];
-            out += kHex[r & 15];
-          } else {
-            out += c;
-          }
-      }
-    } else {
-      out.append(s.substr(i, len));
-    }
-    i += len;
-  }
-  out += "\"";
-  return out;
-}
 
 std::string LabelsString(const Labels& l) {
   std::string out = "{";
@@ -307,9 +213,34 @@ Evaluator::Evaluator(QueryContext* ctx, int64_t start, int64_t end, int64_t inte
 
 Evaluator::StepSamples Evaluator::ByStep(const Value& v) const {
   StepSamples out(num_steps_);
+  // A series' points usually sit at consecutive steps: the next step is tried before dividing.
+  auto index_of = [this](int64_t t, int prev) {
+    const int next = prev + 1;
+    if (next >= 0 && next < num_steps_ && StepTime(next) == t) return next;
+    return StepIndex(t);
+  };
+  // Sizes first: growing thousands of per-step vectors one sample at a time costs more than that.
+  // Dense input (most series at most steps) reserves a slot per series at every step; otherwise
+  // the points per step are counted.
+  size_t total = 0;
+  for (const Series& s : v.series) total += s.points.size();
+  if (static_cast<uint64_t>(num_steps_) * v.series.size() <= 2 * static_cast<uint64_t>(total)) {
+    for (auto& step : out) step.reserve(v.series.size());
+  } else {
+    std::vector<uint32_t> counts(num_steps_, 0);
+    for (const Series& s : v.series) {
+      int idx = -2;
+      for (const tsdb::Sample& p : s.points) {
+        idx = index_of(p.t, idx);
+        if (idx >= 0 && idx < num_steps_) ++counts[idx];
+      }
+    }
+    for (int i = 0; i < num_steps_; ++i) out[i].reserve(counts[i]);
+  }
   for (size_t si = 0; si < v.series.size(); ++si) {
+    int idx = -2;
     for (const tsdb::Sample& p : v.series[si].points) {
-      int idx = StepIndex(p.t);
+      idx = index_of(p.t, idx);
       if (idx >= 0 && idx < num_steps_) out[idx].push_back({static_cast<int>(si), p.v});
     }
   }
@@ -327,16 +258,10 @@ std::vector<Series> Evaluator::Select(const VectorSelector& vs, int64_t mint, in
   for (const auto& sd : *sel) {
     ctx_->CheckDeadline();
     Series s;
-    s.labels = sd->labels();
-    auto it = sd->Iterator();
-    if (it->Seek(mint)) {
-      do {
-        tsdb::Sample smp = it->At();
-        if (smp.t > maxt) break;
-        s.points.push_back(smp);
-      } while (it->Next());
-    }
-    if (!s.points.empty()) out.push_back(std::move(s));
+    tsdb::AppendSeriesSamples(*sd, mint, maxt, &s.points);
+    if (s.points.empty()) continue;
+    s.labels = tsdb::TakeSeriesLabels(*sd);
+    out.push_back(std::move(s));
   }
   return out;
 }
@@ -427,6 +352,10 @@ Value Evaluator::EvalVectorSelector(const VectorSelector& vs) {
     Series o;
     o.labels = std::move(s.labels);
     const auto& pts = s.points;
+    // A sample fills at most the steps of one lookback window; sparse series over long ranges
+    // must not reserve a point per step.
+    o.points.reserve(static_cast<size_t>(std::min<int64_t>(
+        num_steps_, static_cast<int64_t>(pts.size()) * (lookback / interval_ + 1))));
     size_t j = 0;
     for (int i = 0; i < num_steps_; ++i) {
       int64_t ts = StepTime(i);

@@ -37,6 +37,7 @@
 #include "promql/value.h"
 #include "tsdb/labels.h"
 #include "tsdb/storage.h"
+#include "tsdb/text_escape.h"
 
 namespace promql::eval {
 
@@ -186,8 +187,8 @@ Value EvalFunction(Evaluator& ev, const CallExpr& c);
 bool IsStale(double v);
 // Prometheus' label set text: {__name__="x", a="b"} (all labels inside the braces, Go quoting).
 std::string LabelsString(const Labels& l);
-// Go's strconv.Quote.
-std::string GoQuote(std::string_view s);
+// Go's strconv.Quote for messages (tsdb/text_escape.h).
+using tsdb::GoQuote;
 // Go's strconv.FormatFloat(v, 'f', -1, 64), with +Inf/-Inf/NaN.
 std::string FormatFloatF(double v);
 // Go's %g formatting of a float64 (shortest representation, exponent when large/small).

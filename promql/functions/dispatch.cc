@@ -494,6 +494,10 @@ Value RangeFunctionCall(Evaluator& ev, const CallExpr& c, size_t matrix_arg) {
   const bool drop = name != "last_over_time" && name != "first_over_time";
   const bool counter_check = name == "rate" || name == "increase";
   std::vector<double> argv(scalar_args.size());
+  // rate and increase add up a window's counter resets; with many steps per series the windows
+  // overlap, so the resets are found once per series instead of once per window.
+  const bool index_resets = counter_check && !in.anchored && !in.smoothed && ev.num_steps() > 1;
+  std::vector<uint32_t> resets;
   Value out;
   int64_t total = 0;
   for (Series& s : in.series) {
@@ -502,7 +506,29 @@ Value RangeFunctionCall(Evaluator& ev, const CallExpr& c, size_t matrix_arg) {
     o.drop_name = s.drop_name || drop;
     const auto& pts = s.points;
     const size_t n = pts.size();
+    if (index_resets) {
+      resets.clear();
+      for (size_t k = 1; k < n; ++k) {
+        if (pts[k].v < pts[k - 1].v) resets.push_back(static_cast<uint32_t>(k));
+      }
+    }
     size_t lo = 0, hi = 0;
+    // The fields that stay the same for all steps of the series.
+    RangeCall rc;
+    rc.range_ms = in.range_ms;
+    rc.args = &argv;
+    rc.anchored = in.anchored;
+    rc.smoothed = in.smoothed;
+    rc.labels = &s.labels;
+    rc.ev = &ev;
+    rc.call = &c;
+    rc.matrix_arg = static_cast<int>(matrix_arg);
+    if (index_resets) rc.resets = &resets;
+    // A sample is in the windows of at most range/interval + 1 steps (more with lookback).
+    o.points.reserve(static_cast<size_t>(std::min<int64_t>(
+        ev.num_steps(),
+        static_cast<int64_t>(n) *
+            ((in.range_ms + 2 * lookback) / std::max<int64_t>(ev.interval(), 1) + 1))));
     for (int i = 0; i < ev.num_steps(); ++i) {
       if ((i & 255) == 255) ev.ctx().CheckDeadline();
       int64_t ts = ev.StepTime(i);
@@ -514,19 +540,11 @@ Value RangeFunctionCall(Evaluator& ev, const CallExpr& c, size_t matrix_arg) {
       while (lo < n && pts[lo].t <= wmin) ++lo;
       if (lo >= hi) continue;
       for (size_t k = 0; k < argv.size(); ++k) argv[k] = scalar_args[k][i];
-      RangeCall rc;
       rc.w = std::span<const tsdb::Sample>(pts.data() + lo, hi - lo);
       rc.ts = ts;
       rc.range_start = ref - in.range_ms;
       rc.range_end = ref;
-      rc.range_ms = in.range_ms;
-      rc.args = &argv;
-      rc.anchored = in.anchored;
-      rc.smoothed = in.smoothed;
-      rc.labels = &s.labels;
-      rc.ev = &ev;
-      rc.call = &c;
-      rc.matrix_arg = static_cast<int>(matrix_arg);
+      rc.w_offset = lo;
       std::optional<double> v = fn(rc);
       if (v) o.points.push_back({ts, *v});
     }

@@ -30,6 +30,11 @@ struct RangeCall {
   Evaluator* ev = nullptr;
   const CallExpr* call = nullptr;
   int matrix_arg = 0;
+  // For counter functions: the indices k (into the series' samples, of which w starts at
+  // w_offset) where samples[k].v < samples[k - 1].v, ascending; null when not computed. Lets
+  // rate/increase find the resets of each window without scanning it.
+  const std::vector<uint32_t>* resets = nullptr;
+  size_t w_offset = 0;
 };
 
 using RangeFunction = std::optional<double> (*)(const RangeCall&);

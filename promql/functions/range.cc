@@ -75,7 +75,12 @@ std::optional<double> ExtrapolatedRate(const RangeCall& c, bool counter, bool ra
   if (w.size() < 2) return std::nullopt;
   const size_t n1 = w.size() - 1;
   double result = w[n1].v - w[0].v;
-  if (counter) {
+  if (counter && c.resets != nullptr) {
+    // The same additions in the same order as the scan below, from the precomputed resets.
+    const size_t first = c.w_offset + 1, end = c.w_offset + w.size();
+    auto it = std::lower_bound(c.resets->begin(), c.resets->end(), first);
+    for (; it != c.resets->end() && *it < end; ++it) result += w[*it - c.w_offset - 1].v;
+  } else if (counter) {
     for (size_t i = 1; i < w.size(); ++i) {
       if (w[i].v < w[i - 1].v) result += w[i - 1].v;
     }

@@ -8,6 +8,7 @@
 
 #include "adapter/auth/attributes.h"
 #include "adapter/auth/status.h"
+#include "adapter/k8s/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/adapter/auth_test_util.h"
@@ -614,9 +615,9 @@ TEST(AuthStatusTest, AuthorizationErrorIsPlainText) {
 }
 
 TEST(AuthStatusTest, GenericStatus) {
-  EXPECT_EQ(StatusReasonFor(400), "BadRequest");
-  EXPECT_EQ(StatusReasonFor(413), "RequestEntityTooLarge");
-  EXPECT_EQ(StatusReasonFor(431), "");
+  EXPECT_EQ(k8s::StatusReasonFor(400), "BadRequest");
+  EXPECT_EQ(k8s::StatusReasonFor(413), "RequestEntityTooLarge");
+  EXPECT_EQ(k8s::StatusReasonFor(431), "");
   http::Response r = StatusResponse(400, "BadRequest", "bad request: path: bad escape");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.body, R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",)"

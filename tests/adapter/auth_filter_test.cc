@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "adapter/auth/status.h"
+#include "adapter/k8s/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/adapter/auth_test_util.h"
@@ -74,7 +75,7 @@ class AuthFilterTest : public testing::Test {
 
     http::ServerOptions server_options;
     server_options.error_response = [](int status, std::string_view message) {
-      return StatusResponse(status, StatusReasonFor(status), message);
+      return StatusResponse(status, k8s::StatusReasonFor(status), message);
     };
     http::Handler handler = WithAuthentication(
         authenticator_.get(), authorizer_.get(),

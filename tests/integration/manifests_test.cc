@@ -372,6 +372,20 @@ TEST_F(ManifestsTest, ConfigMapFilesPassCheckConfig) {
   const std::string dir = testsupport::MakeTempDir("ma-manifests");
   ASSERT_FALSE(dir.empty());
   testsupport::WriteFileText(dir + "/config.yaml", rules);
+  // The kubelet job reads the service account's token and CA, which a pod has mounted: stand
+  // in for them.
+  const std::string service_account = "/var/run/secrets/kubernetes.io/serviceaccount/";
+  fs::create_directories(dir + "/sa");
+  testsupport::WriteFileText(dir + "/sa/token", "token");
+  testsupport::RunShell("cd " + ShellQuote(dir) +
+                            " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
+                            "-nodes -keyout sa/ca.key -out sa/ca.crt -days 1 -subj /CN=ca",
+                        dir);
+  ASSERT_NE(scrape.find(service_account), std::string::npos);
+  for (size_t at = scrape.find(service_account); at != std::string::npos;
+       at = scrape.find(service_account, at)) {
+    scrape.replace(at, service_account.size(), dir + "/sa/");
+  }
   testsupport::WriteFileText(dir + "/prometheus.yml", scrape);
   const std::string cd = "cd " + ShellQuote(dir) + " && " + ShellQuote(binary);
   testsupport::RunResult r = testsupport::RunShell(cd + " check-config --config config.yaml", dir);

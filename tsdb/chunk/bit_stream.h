@@ -121,6 +121,19 @@ class BitReader {
     return true;
   }
 
+  // Unchecked variants for decoders that have made sure, once per record, that enough bits are
+  // left (bits_left()); reading past the end is the caller's bug.
+  // The next nbits (1..56) bits, not consumed.
+  uint64_t PeekUnchecked(int nbits) const { return Peek(nbits); }
+  void Skip(int nbits) { pos_ += static_cast<size_t>(nbits); }
+  // Reads nbits (1..64) bits.
+  uint64_t ReadUnchecked(int nbits) {
+    if (nbits > 56) return ReadLong(nbits);
+    const uint64_t v = Peek(nbits);
+    pos_ += static_cast<size_t>(nbits);
+    return v;
+  }
+
  private:
   // The next nbits (1..56) bits; the caller has checked that they exist.
   uint64_t Peek(int nbits) const {

@@ -114,7 +114,63 @@ bool XorIterator::ReadValue() {
   return true;
 }
 
+// The most bits a sample after the second can take: a 4-bit delta-of-delta prefix and 64 bits,
+// then 2 control bits, an 11-bit window header and 64 value bits.
+constexpr size_t kMaxSampleBits = 4 + 64 + 2 + 11 + 64;
+
 bool XorIterator::Next() {
+  // Fast path for the bulk of a chunk: when a whole sample's worth of bits is left, the reads need
+  // no bounds checks. Decodes exactly as the checked path below (same results, same errors at the
+  // same bit positions).
+  if (read_ >= 2 && read_ < total_ && !done_ && reader_.bits_left() >= kMaxSampleBits) {
+    const uint64_t prefix = reader_.PeekUnchecked(4);
+    const int ones = std::countl_one(static_cast<uint8_t>(prefix << 4));
+    reader_.Skip(ones < 4 ? ones + 1 : 4);
+    uint64_t dod = 0;
+    if (ones > 0) {
+      const int n = kDodBits[ones];
+      dod = reader_.ReadUnchecked(n);
+      if (n < 64 && dod > (uint64_t{1} << (n - 1))) dod -= uint64_t{1} << n;
+    }
+    const uint64_t delta = t_delta_ + dod;
+    const int64_t t = static_cast<int64_t>(static_cast<uint64_t>(t_) + delta);
+    if (t <= t_) {
+      return Fail(absl::StrFormat("timestamp %d does not follow the previous one, %d", t, t_));
+    }
+    const uint64_t control = reader_.PeekUnchecked(2);
+    if ((control & 2) == 0) {
+      reader_.Skip(1);  // same value as before
+    } else {
+      reader_.Skip(2);
+      uint8_t leading = leading_;
+      uint8_t trailing = trailing_;
+      if ((control & 1) == 0) {
+        if (!window_set_) {
+          return Fail("value reuses a leading/trailing-zero window before any was set");
+        }
+      } else {
+        const uint64_t header = reader_.ReadUnchecked(11);
+        const int lead = static_cast<int>(header >> 6);
+        int sig = static_cast<int>(header & 63);
+        if (sig == 0) sig = 64;
+        if (lead + sig > 64) {
+          return Fail(absl::StrFormat("value window of %d leading zeros and %d significant bits",
+                                      lead, sig));
+        }
+        leading = static_cast<uint8_t>(lead);
+        trailing = static_cast<uint8_t>(64 - lead - sig);
+      }
+      const uint64_t bits = reader_.ReadUnchecked(64 - leading - trailing);
+      v_bits_ ^= bits << trailing;
+      leading_ = leading;
+      trailing_ = trailing;
+      window_set_ = true;
+    }
+    t_ = t;
+    t_delta_ = delta;
+    ++read_;
+    return true;
+  }
   if (done_) return false;
   if (read_ == total_) {
     done_ = true;
@@ -161,6 +217,107 @@ bool XorIterator::Next() {
   t_delta_ = delta;
   ++read_;
   return true;
+}
+
+bool XorIterator::AppendRange(int64_t mint, int64_t maxt, std::vector<Sample>* out) {
+  // The first two samples have their own encodings: the checked path.
+  while (!done_ && read_ < 2 && read_ < total_) {
+    if (!Next()) return false;
+    if (t_ < mint) continue;
+    if (t_ > maxt) return true;
+    out->push_back(At());
+  }
+  // The bulk of the chunk, as Next's fast path, with the state in locals.
+  chunk_internal::BitReader r = reader_;
+  int64_t t = t_;
+  uint64_t t_delta = t_delta_;
+  uint64_t v_bits = v_bits_;
+  uint8_t leading = leading_;
+  uint8_t trailing = trailing_;
+  bool window_set = window_set_;
+  int read = read_;
+  const int total = total_;
+  // Samples are staged in a small local buffer and appended in batches: no per-sample capacity
+  // check through *out, and no zero-filled room reserved for samples that fall outside the range.
+  constexpr int kBatch = 64;
+  Sample buf[kBatch];
+  int buffered = 0;
+  auto flush = [&] {
+    out->insert(out->end(), buf, buf + buffered);
+    buffered = 0;
+  };
+  auto store = [&] {
+    flush();
+    reader_ = r;
+    t_ = t;
+    t_delta_ = t_delta;
+    v_bits_ = v_bits;
+    leading_ = leading;
+    trailing_ = trailing;
+    window_set_ = window_set;
+    read_ = read;
+  };
+  while (!done_ && read < total && r.bits_left() >= kMaxSampleBits) {
+    const uint64_t prefix = r.PeekUnchecked(4);
+    const int ones = std::countl_one(static_cast<uint8_t>(prefix << 4));
+    r.Skip(ones < 4 ? ones + 1 : 4);
+    uint64_t dod = 0;
+    if (ones > 0) {
+      const int n = kDodBits[ones];
+      dod = r.ReadUnchecked(n);
+      if (n < 64 && dod > (uint64_t{1} << (n - 1))) dod -= uint64_t{1} << n;
+    }
+    const uint64_t delta = t_delta + dod;
+    const int64_t next_t = static_cast<int64_t>(static_cast<uint64_t>(t) + delta);
+    if (next_t <= t) {
+      store();
+      return Fail(absl::StrFormat("timestamp %d does not follow the previous one, %d", next_t, t));
+    }
+    const uint64_t control = r.PeekUnchecked(2);
+    if ((control & 2) == 0) {
+      r.Skip(1);
+    } else {
+      r.Skip(2);
+      if ((control & 1) == 0) {
+        if (!window_set) {
+          store();
+          return Fail("value reuses a leading/trailing-zero window before any was set");
+        }
+      } else {
+        const uint64_t header = r.ReadUnchecked(11);
+        const int lead = static_cast<int>(header >> 6);
+        int sig = static_cast<int>(header & 63);
+        if (sig == 0) sig = 64;
+        if (lead + sig > 64) {
+          store();
+          return Fail(absl::StrFormat("value window of %d leading zeros and %d significant bits",
+                                      lead, sig));
+        }
+        leading = static_cast<uint8_t>(lead);
+        trailing = static_cast<uint8_t>(64 - lead - sig);
+      }
+      v_bits ^= r.ReadUnchecked(64 - leading - trailing) << trailing;
+      window_set = true;
+    }
+    t = next_t;
+    t_delta = delta;
+    ++read;
+    if (t < mint) continue;
+    if (t > maxt) {
+      store();
+      return true;
+    }
+    buf[buffered++] = Sample{t, std::bit_cast<double>(v_bits)};
+    if (buffered == kBatch) flush();
+  }
+  store();
+  // The last samples of the chunk: the checked path.
+  while (Next()) {
+    if (t_ < mint) continue;
+    if (t_ > maxt) return true;
+    out->push_back(At());
+  }
+  return false;
 }
 
 bool XorIterator::Seek(int64_t t) {

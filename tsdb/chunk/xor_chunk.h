@@ -32,6 +32,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -70,6 +71,12 @@ class XorIterator final : public SampleIterator {
   // Advances to the first sample with timestamp >= t; stays on the current sample when it
   // already qualifies, never moves backwards. False (for good) when no such sample is left.
   bool Seek(int64_t t) override;
+  // Bulk form of a Next() loop for readers that copy samples out: decodes from the next sample
+  // on, appends those with mint <= t <= maxt to *out (skipping earlier ones) and stops after the
+  // first sample past maxt (returns true; it is then the current sample), or at the end or a
+  // decoding error (returns false, with status() as Next leaves it). Keeps the decoder state in
+  // registers instead of going through a call per sample.
+  bool AppendRange(int64_t mint, int64_t maxt, std::vector<Sample>* out);
   // The current sample; meaningful only after Next or Seek returned true.
   Sample At() const override { return Sample{t_, std::bit_cast<double>(v_bits_)}; }
   // OK unless the stream was found corrupt or truncated.

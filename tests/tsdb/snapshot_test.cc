@@ -1,0 +1,258 @@
+// The bulk read paths (XorIterator::AppendRange, tsdb::AppendSeriesSamples, TakeSeriesLabels)
+// against the sample-at-a-time iterators they stand in for.
+#include "tsdb/snapshot.h"
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "tests/tsdb/test_util.h"
+#include "tsdb/chunk/xor_chunk.h"
+#include "tsdb/db.h"
+
+namespace tsdb {
+namespace {
+
+using testing::Eq;
+using testing::TempDir;
+
+void ExpectSameBits(const std::vector<Sample>& got, const std::vector<Sample>& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    ASSERT_EQ(got[i].t, want[i].t) << "sample " << i;
+    ASSERT_EQ(std::bit_cast<uint64_t>(got[i].v), std::bit_cast<uint64_t>(want[i].v))
+        << "sample " << i;
+  }
+}
+
+// Irregular timestamps (every delta-of-delta bucket) and values that exercise every XOR case.
+std::vector<Sample> RandomSamples(uint64_t seed, int n) {
+  std::mt19937_64 rng(seed);
+  std::vector<Sample> out;
+  int64_t t = -5000;
+  double v = 1;
+  for (int i = 0; i < n; ++i) {
+    switch (rng() % 5) {
+      case 0:
+        t += 15000;
+        break;
+      case 1:
+        t += 1 + static_cast<int64_t>(rng() % 100);
+        break;
+      case 2:
+        t += static_cast<int64_t>(rng() % 1000000);
+        break;
+      case 3:
+        t += int64_t{1} << 40;
+        break;
+      default:
+        t += 15000 + static_cast<int64_t>(rng() % 3) - 1;
+    }
+    switch (rng() % 4) {
+      case 0:
+        break;  // repeat
+      case 1:
+        v += 1;
+        break;
+      case 2:
+        v = std::bit_cast<double>(rng());
+        break;
+      default:
+        v = static_cast<double>(rng() % 1000) / 7;
+    }
+    out.push_back({t, v});
+  }
+  return out;
+}
+
+std::vector<Sample> Filter(const std::vector<Sample>& s, int64_t mint, int64_t maxt) {
+  std::vector<Sample> out;
+  for (const Sample& x : s) {
+    if (x.t >= mint && x.t <= maxt) out.push_back(x);
+  }
+  return out;
+}
+
+TEST(XorAppendRangeTest, MatchesNextLoopForAnyWindow) {
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    const std::vector<Sample> samples = RandomSamples(seed, 1 + static_cast<int>(seed * 7 % 120));
+    XorChunk chunk;
+    for (const Sample& s : samples) ASSERT_TRUE(chunk.Append(s.t, s.v));
+    std::mt19937_64 rng(seed);
+    for (int k = 0; k < 20; ++k) {
+      const Sample& a = samples[rng() % samples.size()];
+      const Sample& b = samples[rng() % samples.size()];
+      const int64_t mint = std::min(a.t, b.t) - static_cast<int64_t>(rng() % 2);
+      const int64_t maxt = std::max(a.t, b.t) + static_cast<int64_t>(rng() % 2);
+      XorIterator it = chunk.Iterator();
+      std::vector<Sample> got = {{-1, 0.5}};  // appended to, not replaced
+      const bool past = it.AppendRange(mint, maxt, &got);
+      ASSERT_EQ(got.front().t, -1);
+      got.erase(got.begin());
+      ExpectSameBits(got, Filter(samples, mint, maxt));
+      EXPECT_EQ(past, samples.back().t > maxt);
+      if (past) {
+        // The first sample past maxt is current, and iteration continues after it.
+        EXPECT_GT(it.At().t, maxt);
+        std::vector<Sample> rest = {it.At()};
+        while (it.Next()) rest.push_back(it.At());
+        ExpectSameBits(rest, Filter(samples, maxt + 1, samples.back().t));
+      }
+      EXPECT_TRUE(it.status().ok());
+    }
+  }
+}
+
+TEST(XorAppendRangeTest, StopsAtDamageLikeNext) {
+  const std::vector<Sample> samples = RandomSamples(99, 120);
+  XorChunk chunk;
+  for (const Sample& s : samples) ASSERT_TRUE(chunk.Append(s.t, s.v));
+  for (size_t cut : {size_t{3}, chunk.bytes().size() / 2, chunk.bytes().size() - 1}) {
+    std::string damaged = chunk.bytes();
+    damaged[cut] = static_cast<char>(damaged[cut] ^ 0x5a);
+    XorIterator slow{std::string_view(damaged)};
+    std::vector<Sample> want;
+    while (slow.Next()) want.push_back(slow.At());
+    XorIterator fast{std::string_view(damaged)};
+    std::vector<Sample> got;
+    EXPECT_FALSE(fast.AppendRange(kMinTime, kMaxTime, &got));
+    ExpectSameBits(got, want);
+    EXPECT_EQ(fast.status(), slow.status()) << "byte " << cut;
+  }
+}
+
+TEST(SnapshotFastPathTest, MatchesIteratorAndMovesLabels) {
+  TempDir dir;
+  auto db = DB::Open(dir.path(), DBOptions{});
+  ASSERT_TRUE(db.ok()) << db.status();
+  const Labels labels({{"__name__", "m"}, {"job", "a"}});
+  auto app = (*db)->NewAppender();
+  // Several chunks: more than 120 samples.
+  for (int i = 0; i < 400; ++i) {
+    ASSERT_TRUE(app->Append(0, labels, 1000 + i * 15000, i % 17 == 0 ? 0 : i * 1.5).ok());
+  }
+  ASSERT_TRUE(app->Commit().ok());
+  const int64_t last = 1000 + 399 * 15000;
+  for (auto [qmin, qmax, mint, maxt] :
+       std::vector<std::array<int64_t, 4>>{{kMinTime, kMaxTime, kMinTime, kMaxTime},
+                                           {100000, 3000000, 100000, 3000000},
+                                           {100000, 3000000, 1000000, 2000000},
+                                           {1000 + 130 * 15000, last, 0, last - 1},
+                                           {last + 1, kMaxTime, kMinTime, kMaxTime}}) {
+    auto q = (*db)->NewQuerier(qmin, qmax);
+    auto sel = q->Select({Eq("job", "a")});
+    ASSERT_TRUE(sel.ok());
+    if (qmin > last) {
+      EXPECT_TRUE(sel->empty());
+      continue;
+    }
+    ASSERT_EQ(sel->size(), 1u);
+    SeriesData& s = *(*sel)[0];
+    std::vector<Sample> want;
+    auto it = s.Iterator();
+    if (it->Seek(mint)) {
+      do {
+        if (it->At().t > maxt) break;
+        want.push_back(it->At());
+      } while (it->Next());
+    }
+    std::vector<Sample> got;
+    AppendSeriesSamples(s, mint, maxt, &got);
+    ExpectSameBits(got, want);
+    EXPECT_FALSE(want.empty());
+    EXPECT_EQ(TakeSeriesLabels(s), labels);
+  }
+}
+
+// Select sorts many series by their labels, including label sets that are prefixes of others
+// and values that are prefixes of others.
+TEST(SnapshotFastPathTest, SelectSortsManySeriesByLabels) {
+  TempDir dir;
+  auto db = DB::Open(dir.path(), DBOptions{});
+  ASSERT_TRUE(db.ok()) << db.status();
+  auto app = (*db)->NewAppender();
+  std::mt19937_64 rng(5);
+  std::vector<Labels> created;
+  for (int i = 0; i < 300; ++i) {
+    std::vector<Label> l = {{"__name__", "m"}, {"job", "j"}};
+    const std::string v = std::string(rng() % 3 + 1, static_cast<char>('a' + rng() % 3));
+    switch (i % 4) {
+      case 0:
+        l.push_back({"a", v});
+        break;
+      case 1:
+        l.push_back({"a", v});
+        l.push_back({"b", std::to_string(i)});
+        break;
+      case 2:
+        l.push_back({"zz", v + std::to_string(i)});
+        break;
+      default:
+        break;
+    }
+    Labels labels(std::move(l));
+    if (std::find(created.begin(), created.end(), labels) != created.end()) continue;
+    created.push_back(labels);
+    ASSERT_TRUE(app->Append(0, labels, 1000, i).ok());
+  }
+  ASSERT_TRUE(app->Commit().ok());
+  std::sort(created.begin(), created.end());
+  auto q = (*db)->NewQuerier(kMinTime, kMaxTime);
+  auto sel = q->Select({Eq("job", "j")});
+  ASSERT_TRUE(sel.ok());
+  ASSERT_EQ(sel->size(), created.size());
+  for (size_t i = 0; i < created.size(); ++i) {
+    EXPECT_EQ((*sel)[i]->labels(), created[i]) << i;
+  }
+}
+
+// Any other SeriesData goes through its iterator, and its labels are copied.
+class VectorSeries final : public SeriesData {
+ public:
+  VectorSeries(Labels labels, std::vector<Sample> samples)
+      : labels_(std::move(labels)), samples_(std::move(samples)) {}
+  const Labels& labels() const override { return labels_; }
+  std::unique_ptr<SampleIterator> Iterator() const override {
+    struct It final : SampleIterator {
+      const std::vector<Sample>* s;
+      size_t i = 0;
+      bool started = false;
+      bool Next() override {
+        if (started) ++i;
+        started = true;
+        return i < s->size();
+      }
+      bool Seek(int64_t t) override {
+        if (!started) started = true;
+        while (i < s->size() && (*s)[i].t < t) ++i;
+        return i < s->size();
+      }
+      Sample At() const override { return (*s)[i]; }
+    };
+    auto it = std::make_unique<It>();
+    it->s = &samples_;
+    return it;
+  }
+
+ private:
+  Labels labels_;
+  std::vector<Sample> samples_;
+};
+
+TEST(SnapshotFastPathTest, OtherSeriesDataUseTheInterface) {
+  VectorSeries s(Labels({{"a", "b"}}), {{1, 1}, {2, 2}, {3, 3}, {4, 4}});
+  std::vector<Sample> got;
+  AppendSeriesSamples(s, 2, 3, &got);
+  ExpectSameBits(got, {{2, 2}, {3, 3}});
+  EXPECT_EQ(TakeSeriesLabels(s), Labels({{"a", "b"}}));
+  EXPECT_EQ(s.labels(), Labels({{"a", "b"}}));  // copied, not moved
+}
+
+}  // namespace
+}  // namespace tsdb
