@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "adapter/http/client.h"
+#include "adapter/kubeclient/config.h"
 
 namespace apiserver {
 namespace {
@@ -287,7 +288,7 @@ class PrometheusBackend : public QueryBackend {
       return absl::InvalidArgumentError(
           absl::StrCat("invalid Prometheus verb \"", o.verb, "\": want GET or POST"));
     }
-    if (o.cert_file.empty() != o.key_file.empty()) {
+    if (o.cert_file.empty() != o.key_file.empty() || o.cert_pem.empty() != o.key_pem.empty()) {
       return absl::InvalidArgumentError(
           "a client certificate needs both a certificate and a key file");
     }
@@ -301,6 +302,12 @@ class PrometheusBackend : public QueryBackend {
       }
       b->headers_.emplace_back("Authorization",
                                absl::StrCat("Bearer ", absl::StripAsciiWhitespace(*token)));
+    } else if (!b->options_.bearer_token.empty() || !b->options_.rotating_token_file.empty()) {
+      b->token_ = std::make_unique<kubeclient::TokenSource>(b->options_.bearer_token,
+                                                            b->options_.rotating_token_file);
+      if (absl::StatusOr<std::string> token = b->token_->Token(); !token.ok()) {
+        return token.status();
+      }
     } else if (!b->url_.basic_auth.empty()) {
       b->headers_.emplace_back("Authorization",
                                absl::StrCat("Basic ", absl::Base64Escape(b->url_.basic_auth)));
@@ -310,6 +317,9 @@ class PrometheusBackend : public QueryBackend {
     client_options.ca_file = b->options_.ca_file;
     client_options.cert_file = b->options_.cert_file;
     client_options.key_file = b->options_.key_file;
+    client_options.ca_pem = b->options_.ca_pem;
+    client_options.cert_pem = b->options_.cert_pem;
+    client_options.key_pem = b->options_.key_pem;
     client_options.insecure_skip_verify = b->options_.insecure_skip_verify;
     client_options.timeout = std::chrono::milliseconds(b->options_.timeout_ms);
     client_options.max_response_bytes = b->options_.max_response_bytes;
@@ -445,6 +455,11 @@ class PrometheusBackend : public QueryBackend {
     request.method = post ? "POST" : "GET";
     request.url = url_.origin + target;
     request.headers.emplace_back("Accept", "application/json");
+    if (token_ != nullptr) {
+      absl::StatusOr<std::string> token = token_->Token();
+      if (!token.ok()) return token.status();
+      request.headers.emplace_back("Authorization", absl::StrCat("Bearer ", *token));
+    }
     for (const auto& h : headers_) request.headers.push_back(h);
     if (post) {
       request.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
@@ -461,6 +476,7 @@ class PrometheusBackend : public QueryBackend {
   PrometheusBackendOptions options_;
   ParsedUrl url_;
   std::vector<std::pair<std::string, std::string>> headers_;
+  std::unique_ptr<kubeclient::TokenSource> token_;  // kubeconfig / service account token
   std::unique_ptr<http::Client> client_;
 };
 

@@ -43,9 +43,18 @@ struct PrometheusBackendOptions {
   std::string cert_file;
   std::string key_file;
   bool insecure_skip_verify = false;
+  // The same as PEM data (from a kubeconfig or the pod's service account); loaded in addition
+  // to the files.
+  std::string ca_pem;
+  std::string cert_pem;
+  std::string key_pem;
   // A file holding a bearer token, read once at creation (surrounding whitespace trimmed) and
   // sent as "Authorization: Bearer <token>".
   std::string token_file;
+  // A bearer token from a kubeconfig or the pod's service account: bearer_token as given, or
+  // the content of rotating_token_file, re-read as the kubelet rotates it.
+  std::string bearer_token;
+  std::string rotating_token_file;
   // Extra header fields sent with every request, in order (--prometheus-header k=v).
   std::vector<std::pair<std::string, std::string>> headers;
   // "GET" or "POST": how queries and series requests are sent. GET requests whose target would

@@ -44,6 +44,7 @@
 #include "adapter/cmd/serve_options.h"
 #include "adapter/http/server.h"
 #include "adapter/k8s/status.h"
+#include "adapter/kubeclient/config.h"
 #include "scrape/config.h"
 #include "scrape/manager.h"
 #include "tsdb/db.h"
@@ -287,6 +288,25 @@ int RunServe(const std::vector<std::string>& args) {
     remote.token_file = options.prometheus_token_file;
     remote.headers = options.prometheus_header_fields;
     remote.verb = options.prometheus_verb;
+    if (options.prometheus_auth_incluster || !options.prometheus_auth_config.empty()) {
+      absl::StatusOr<kubeclient::ClientConfig> kube =
+          options.prometheus_auth_incluster
+              ? kubeclient::InClusterConfig()
+              : kubeclient::LoadKubeconfig(options.prometheus_auth_config);
+      if (!kube.ok()) {
+        LogError("cannot load the credentials for --prometheus-url",
+                 {{"err", StatusText(kube.status())}});
+        return 1;
+      }
+      if (remote.ca_file.empty()) remote.ca_pem = kube->ca_pem;
+      remote.cert_pem = kube->cert_pem;
+      remote.key_pem = kube->key_pem;
+      remote.insecure_skip_verify = kube->insecure;
+      if (remote.token_file.empty()) {
+        remote.bearer_token = kube->bearer_token;
+        remote.rotating_token_file = kube->token_file;
+      }
+    }
     remote.timeout_ms = options.query_timeout_ms;
     absl::StatusOr<std::unique_ptr<apiserver::QueryBackend>> backend =
         apiserver::NewPrometheusBackend(std::move(remote));

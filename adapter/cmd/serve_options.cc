@@ -77,6 +77,13 @@ void RegisterServeFlags(cli::FlagSet* flags, ServeOptions* o) {
   flags->StringList("prometheus-header", &o->prometheus_headers, {},
                     "Extra header field name=value sent to the\n"
                     "--prometheus-url server; repeatable.");
+  flags->Bool("prometheus-auth-incluster", &o->prometheus_auth_incluster, false,
+              "Authenticate to the --prometheus-url server with the\n"
+              "pod's service account (token and CA).");
+  flags->String("prometheus-auth-config", &o->prometheus_auth_config, "",
+                "kubeconfig whose current user (client certificate or\n"
+                "token) and CA authenticate to the --prometheus-url\n"
+                "server.");
   flags->String("prometheus-verb", &o->prometheus_verb, "GET",
                 "HTTP method of queries to the --prometheus-url server:\n"
                 "GET or POST (long queries are POSTed anyway).");
@@ -105,6 +112,12 @@ absl::Status ValidatePrometheusOptions(ServeOptions* o) {
     if (!o->prometheus_headers.empty()) {
       return absl::InvalidArgumentError("--prometheus-header needs --prometheus-url");
     }
+    if (o->prometheus_auth_incluster || !o->prometheus_auth_config.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--",
+          o->prometheus_auth_incluster ? "prometheus-auth-incluster" : "prometheus-auth-config",
+          " needs --prometheus-url"));
+    }
   } else if (!absl::StartsWith(o->prometheus_url, "http://") &&
              !absl::StartsWith(o->prometheus_url, "https://")) {
     return absl::InvalidArgumentError(
@@ -114,6 +127,10 @@ absl::Status ValidatePrometheusOptions(ServeOptions* o) {
   if (o->prometheus_verb != "GET" && o->prometheus_verb != "POST") {
     return absl::InvalidArgumentError(absl::StrCat("invalid value \"", o->prometheus_verb,
                                                    "\" for --prometheus-verb: use GET or POST"));
+  }
+  if (o->prometheus_auth_incluster && !o->prometheus_auth_config.empty()) {
+    return absl::InvalidArgumentError(
+        "--prometheus-auth-incluster and --prometheus-auth-config are mutually exclusive");
   }
   if (o->prometheus_client_tls_cert_file.empty() != o->prometheus_client_tls_key_file.empty()) {
     return absl::InvalidArgumentError(

@@ -55,6 +55,11 @@ struct ServeOptions {
   std::string prometheus_token_file;
   std::vector<std::string> prometheus_headers;  // "name=value", as given
   std::string prometheus_verb;                  // GET or POST
+  // Credentials for --prometheus-url from the pod's service account or from a kubeconfig's
+  // current user (prometheus-adapter's --prometheus-auth-incluster / --prometheus-auth-config;
+  // exclusive). --prometheus-ca-file, when given, replaces the kubeconfig's CA.
+  bool prometheus_auth_incluster = false;
+  std::string prometheus_auth_config;
   // Derived by ValidateServeOptions from prometheus_headers.
   std::vector<std::pair<std::string, std::string>> prometheus_header_fields;
 };

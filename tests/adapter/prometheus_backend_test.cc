@@ -20,6 +20,7 @@
 #include "adapter/cmd/serve_options.h"
 #include "adapter/http/self_signed_cert.h"
 #include "adapter/http/server.h"
+#include "tests/support/process.h"
 
 namespace {
 
@@ -323,6 +324,41 @@ TEST(PrometheusBackendTest, SendsTokenAndHeaders) {
   EXPECT_EQ(req.Header("Host"), "127.0.0.1:" + std::to_string(prom.port()));
 }
 
+TEST(PrometheusBackendTest, KubeconfigCredentialsRotateWithTheTokenFile) {
+  // A service account's token (--prometheus-auth-incluster): re-read as the kubelet rotates it.
+  FakePrometheus prom;
+  prom.Answer("/api/v1/query",
+              R"({"status":"success","data":{"resultType":"vector","result":[]}})");
+  const std::string dir = testing::TempDir() + "/prombackend_sa";
+  std::filesystem::create_directories(dir);
+  { std::ofstream(dir + "/token") << "first\n"; }
+  PrometheusBackendOptions options;
+  options.url = prom.url();
+  options.rotating_token_file = dir + "/token";
+  auto backend = MustCreate(options);
+  ASSERT_TRUE(backend->Query("up", 0).ok());
+  EXPECT_EQ(prom.last().Header("Authorization"), "Bearer first");
+  // A rotated token is a new file with another size and modification time.
+  std::filesystem::remove(dir + "/token");
+  { std::ofstream(dir + "/token") << "second-token\n"; }
+  std::filesystem::last_write_time(
+      dir + "/token", std::filesystem::last_write_time(dir + "/token") + std::chrono::seconds(5));
+  ASSERT_TRUE(backend->Query("up", 0).ok());
+  EXPECT_EQ(prom.last().Header("Authorization"), "Bearer second-token");
+
+  // A kubeconfig user's token as given.
+  PrometheusBackendOptions with_token;
+  with_token.url = prom.url();
+  with_token.bearer_token = "kubeconfig-token";
+  ASSERT_TRUE(MustCreate(with_token)->Query("up", 0).ok());
+  EXPECT_EQ(prom.last().Header("Authorization"), "Bearer kubeconfig-token");
+
+  // A missing token file is an error at creation, naming it.
+  with_token.bearer_token.clear();
+  with_token.rotating_token_file = dir + "/missing";
+  EXPECT_THAT(NewPrometheusBackend(with_token).status().message(), HasSubstr("missing"));
+}
+
 TEST(PrometheusBackendTest, BadOptionsFailAtCreation) {
   PrometheusBackendOptions options;
   options.url = "ftp://x";
@@ -361,6 +397,13 @@ TEST(PrometheusBackendTest, Https) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(std::get<promql::Scalar>(r->value).v, 7.0);
   EXPECT_TRUE(prom.last().tls);
+
+  // The CA as PEM data (a kubeconfig's certificate-authority-data) works the same.
+  PrometheusBackendOptions from_pem = options;
+  from_pem.ca_file.clear();
+  from_pem.ca_pem = testsupport::ReadFileText(cert->cert_file);
+  ASSERT_FALSE(from_pem.ca_pem.empty());
+  EXPECT_TRUE(MustCreate(from_pem)->Query("7", 1000).ok());
 
   // Without the CA the self-signed certificate is refused, unless verification is skipped.
   options.ca_file.clear();
@@ -419,6 +462,13 @@ TEST(PrometheusBackendFlagsTest, Errors) {
   EXPECT_EQ(error({"--prometheus-token-file=/t"}),
             "--prometheus-token-file needs --prometheus-url");
   EXPECT_EQ(error({"--prometheus-header=a=b"}), "--prometheus-header needs --prometheus-url");
+  EXPECT_EQ(error({"--prometheus-auth-incluster"}),
+            "--prometheus-auth-incluster needs --prometheus-url");
+  EXPECT_EQ(error({"--prometheus-auth-config=/k"}),
+            "--prometheus-auth-config needs --prometheus-url");
+  EXPECT_THAT(error({"--prometheus-url=http://p", "--prometheus-auth-incluster",
+                     "--prometheus-auth-config=/k"}),
+              HasSubstr("mutually exclusive"));
 }
 
 }  // namespace
