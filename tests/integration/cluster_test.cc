@@ -384,6 +384,31 @@ TEST_F(ClusterTest, AggregatorCertificatesTokensAndSubjectAccessReviews) {
   // Three different tokens, each reviewed once (answers are cached).
   EXPECT_EQ(token_reviews, 3) << json::serialize(log);
   EXPECT_TRUE(saw_jane_review) << json::serialize(log);
+
+  // The API server changes the front-proxy settings in its ConfigMap: the watch applies them
+  // (the cached allow of the first request does not matter: authentication comes first).
+  json::value configmaps = json::parse(
+      cluster_->Control("GET", "/fake/objects?apiVersion=v1&kind=ConfigMap&namespace=kube-system")
+          .body);
+  json::object auth_configmap;
+  for (const json::value& cm : configmaps.at("items").as_array()) {
+    if (cm.at("metadata").at("name").as_string() == "extension-apiserver-authentication") {
+      auth_configmap = cm.as_object();
+    }
+  }
+  ASSERT_FALSE(auth_configmap.empty()) << json::serialize(configmaps);
+  auth_configmap["apiVersion"] = "v1";
+  auth_configmap["kind"] = "ConfigMap";
+  auth_configmap["data"].as_object()["requestheader-allowed-names"] = R"(["someone-else"])";
+  ASSERT_TRUE(cluster_->Apply(json::serialize(auth_configmap)));
+  EXPECT_TRUE(Eventually(
+      [&] {
+        return Curl(AsAggregator(kHpaUser, "system:serviceaccounts"), kCustom).code == 401 &&
+               Curl(AsAggregator(kHpaUser, "system:serviceaccounts", "front-proxy-other"), kCustom)
+                       .code == 200;
+      },
+      3s))
+      << Log();
 }
 
 TEST_F(ClusterTest, PodsFollowWatchEventsInTargetsAndWildcardAnswers) {
