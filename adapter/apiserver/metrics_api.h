@@ -19,8 +19,9 @@
 // resource): a wildcard request reports every object that has a sample, and its labelSelector is
 // applied to the series as extra matchers. Cluster mode (MetricsApiOptions::objects): a wildcard
 // request and a resource metrics list report the existing objects whose own labels match the
-// labelSelector, looked up in the adapter's caches, and only those. Values go out as canonical Quantity strings; a NaN or infinite
-// value leaves its object out (logged at debug level and counted) instead of sending garbage.
+// labelSelector, looked up in the adapter's caches, and only those. Values go out as canonical
+// Quantity strings; a NaN or infinite value leaves its object out (logged at debug level and
+// counted) instead of sending garbage.
 //
 // Discovery (which metrics exist) runs on Discover(): serve calls it periodically, so a metric
 // whose series appear in the storage is served from the next run on.

@@ -15,6 +15,7 @@
 #include "scrape/config.h"
 #include "scrape/target_labels.h"
 #include "tests/discovery/fixtures.h"
+#include "tests/support/kubernetes_recipes.h"
 
 namespace discovery {
 namespace {
@@ -301,42 +302,11 @@ std::vector<tsdb::Labels> Scraped(const std::string& job_yaml,
   return out;
 }
 
-// The pod recipe of Prometheus' example configuration (documentation/examples/
-// prometheus-kubernetes.yml), with its commented annotation rules enabled, in the common
-// prometheus.io spelling.
-constexpr char kPodRecipe[] = R"(
-scrape_configs:
-  - job_name: "kubernetes-pods"
-    kubernetes_sd_configs:
-      - role: pod
-    relabel_configs:
-      - source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_scrape]
-        action: keep
-        regex: true
-      - source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_path]
-        action: replace
-        target_label: __metrics_path__
-        regex: (.+)
-      - source_labels: [__address__, __meta_kubernetes_pod_annotation_prometheus_io_port]
-        action: replace
-        regex: ([^:]+)(?::\d+)?;(\d+)
-        replacement: $1:$2
-        target_label: __address__
-      - action: labelmap
-        regex: __meta_kubernetes_pod_label_(.+)
-      - source_labels: [__meta_kubernetes_namespace]
-        action: replace
-        target_label: namespace
-      - source_labels: [__meta_kubernetes_pod_name]
-        action: replace
-        target_label: pod
-)";
-
 TEST_F(DiscoveryProviderTest, PrometheusPodRecipe) {
   stores_.Upsert("pods", discovery_test::kPodWeb1);   // annotated
   stores_.Upsert("pods", discovery_test::kPodOther);  // not annotated: dropped
   auto sub = Subscribe(Config(scrape::KubernetesRole::kPod));
-  std::vector<tsdb::Labels> targets = Scraped(kPodRecipe, recorder_.last());
+  std::vector<tsdb::Labels> targets = Scraped(testsupport::kPodScrapeRecipe, recorder_.last());
   // Every container target of web-1 ends up at the annotated port and path (the manager scrapes
   // identical targets once).
   ASSERT_EQ(targets.size(), 4u);

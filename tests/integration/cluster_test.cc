@@ -19,6 +19,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/fake_apiserver.h"
+#include "tests/support/kubernetes_recipes.h"
 #include "tests/support/process.h"
 #include "tests/support/sample_apps.h"
 
@@ -55,34 +56,6 @@ std::string PodJson(const std::string& name, const std::string& app, int scrape_
                    {"conditions", json::array{{{"type", "Ready"}, {"status", "True"}}}}};
   return json::serialize(pod);
 }
-
-constexpr char kScrapeConfig[] = R"(global: {scrape_interval: 1s, scrape_timeout: 900ms}
-scrape_configs:
-  - job_name: kubernetes-pods
-    kubernetes_sd_configs:
-      - role: pod
-    relabel_configs:
-      - source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_scrape]
-        action: keep
-        regex: true
-      - source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_path]
-        action: replace
-        target_label: __metrics_path__
-        regex: (.+)
-      - source_labels: [__address__, __meta_kubernetes_pod_annotation_prometheus_io_port]
-        action: replace
-        regex: ([^:]+)(?::\d+)?;(\d+)
-        replacement: $1:$2
-        target_label: __address__
-      - action: labelmap
-        regex: __meta_kubernetes_pod_label_(.+)
-      - source_labels: [__meta_kubernetes_namespace]
-        action: replace
-        target_label: namespace
-      - source_labels: [__meta_kubernetes_pod_name]
-        action: replace
-        target_label: pod
-)";
 
 // Who may read what: the HPA controller reads every metrics API; the group "devs" reads custom
 // metrics of pods in "default"; nobody else anything.
@@ -189,7 +162,10 @@ class ClusterTest : public ::testing::Test {
     cluster_ = std::make_unique<testsupport::FakeApiServer>(dir_, fake);
     ASSERT_TRUE(cluster_->ok()) << cluster_->log();
 
-    testsupport::WriteFileText(dir_ + "/scrape.yml", kScrapeConfig);
+    // Prometheus' pod recipe, scraping every second.
+    testsupport::WriteFileText(dir_ + "/scrape.yml",
+                               std::string("global: {scrape_interval: 1s, scrape_timeout: 900ms}") +
+                                   testsupport::kPodScrapeRecipe);
     std::string rules = testsupport::DemoRulesWithShortWindows();
     ASSERT_FALSE(rules.empty());
     testsupport::WriteFileText(dir_ + "/rules.yaml", rules);
