@@ -3,8 +3,8 @@
 //
 //   - Kubernetes clients from --lister-kubeconfig / --authentication-kubeconfig /
 //     --authorization-kubeconfig or the pod's service account, rate limited by --client-qps and
-//     --client-burst (the review clients get the generic API server's 200/400, since the
-//     aggregator's every request may need one);
+//     --client-burst (TokenReviews and SubjectAccessReviews have the generic API server's
+//     limit of 200/s instead, since any request of the aggregator may need one);
 //   - shared informer caches (one list+watch per resource for the process) for pods,
 //     namespaces, nodes and services from the start, and any other resource on first use;
 //   - the resource mapper from API discovery (CRDs included), refreshed every
