@@ -256,6 +256,34 @@ scrape::TargetGroup ServiceGroup(const Service& svc) {
   return g;
 }
 
+namespace {
+
+// The pod behind an endpoint (endpoints and endpointslice roles): its labels, and those of the
+// container declaring port (the first such port of each container; a later container
+// overrides). pod_container_port_protocol is *protocol when given (the endpoint port's, as the
+// endpoints role has it), else the container port's (the endpointslice role). The pod counts as
+// seen, and port as covered, for AddUncoveredPodPorts.
+void AddEndpointPod(const Pod& pod, std::optional<int64_t> port, const std::string* protocol,
+                    SeenPods* seen, LabelMap* t) {
+  std::set<int64_t>* covered = seen->Ports(&pod);
+  Merge(t, PodLabels(pod));
+  if (!port.has_value()) return;
+  for (const Container& c : pod.containers) {
+    for (const ContainerPort& cp : c.ports) {
+      if (cp.container_port != *port) continue;
+      Set(t, Meta("pod_container_name"), c.name);
+      Set(t, Meta("pod_container_image"), c.image);
+      Set(t, Meta("pod_container_port_name"), cp.name);
+      Set(t, Meta("pod_container_port_number"), absl::StrCat(*port));
+      Set(t, Meta("pod_container_port_protocol"), protocol != nullptr ? *protocol : cp.protocol);
+      break;
+    }
+  }
+  covered->insert(*port);
+}
+
+}  // namespace
+
 scrape::TargetGroup EndpointsGroup(const Endpoints& eps, const Lookups& lookups) {
   scrape::TargetGroup g;
   g.source = EndpointsSource(eps.meta.namespace_, eps.meta.name);
@@ -285,26 +313,9 @@ scrape::TargetGroup EndpointsGroup(const Endpoints& eps, const Lookups& lookups)
     if (!addr.hostname.empty()) Set(&t, Meta("endpoint_hostname"), addr.hostname);
     AddNodeLabels(&t, lookups, addr.node_name);
 
-    const Pod* pod = ResolvePod(lookups, addr.target_ref);
-    if (pod == nullptr) {
-      g.targets.push_back(ToLabels(t));
-      return;
+    if (const Pod* pod = ResolvePod(lookups, addr.target_ref)) {
+      AddEndpointPod(*pod, port.port, &port.protocol, &seen, &t);
     }
-    std::set<int64_t>* covered = seen.Ports(pod);
-    Merge(&t, PodLabels(*pod));
-    // The container declaring this port, if any.
-    for (const Container& c : pod->containers) {
-      for (const ContainerPort& cp : c.ports) {
-        if (cp.container_port != port.port) continue;
-        Set(&t, Meta("pod_container_name"), c.name);
-        Set(&t, Meta("pod_container_image"), c.image);
-        Set(&t, Meta("pod_container_port_name"), cp.name);
-        Set(&t, Meta("pod_container_port_number"), absl::StrCat(port.port));
-        Set(&t, Meta("pod_container_port_protocol"), port.protocol);
-        break;  // the first such port of the container; a later container overrides
-      }
-    }
-    covered->insert(port.port);
     g.targets.push_back(ToLabels(t));
   };
   for (const EndpointSubset& ss : eps.subsets) {
@@ -370,25 +381,9 @@ scrape::TargetGroup EndpointSliceGroup(const EndpointSlice& slice, const Lookups
     }
     AddNodeLabels(&t, lookups, ep.node_name);
 
-    const Pod* pod = ResolvePod(lookups, ep.target_ref);
-    if (pod == nullptr) {
-      g.targets.push_back(ToLabels(t));
-      return;
+    if (const Pod* pod = ResolvePod(lookups, ep.target_ref)) {
+      AddEndpointPod(*pod, port.port, nullptr, &seen, &t);
     }
-    std::set<int64_t>* covered = seen.Ports(pod);
-    Merge(&t, PodLabels(*pod));
-    for (const Container& c : pod->containers) {
-      for (const ContainerPort& cp : c.ports) {
-        if (!port.port.has_value() || cp.container_port != *port.port) continue;
-        Set(&t, Meta("pod_container_name"), c.name);
-        Set(&t, Meta("pod_container_image"), c.image);
-        Set(&t, Meta("pod_container_port_name"), cp.name);
-        Set(&t, Meta("pod_container_port_number"), absl::StrCat(*port.port));
-        Set(&t, Meta("pod_container_port_protocol"), cp.protocol);
-        break;  // the first such port of the container; a later container overrides
-      }
-    }
-    if (port.port.has_value()) covered->insert(*port.port);
     g.targets.push_back(ToLabels(t));
   };
   for (const SliceEndpoint& ep : slice.endpoints) {
