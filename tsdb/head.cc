@@ -12,6 +12,7 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "tsdb/snapshot.h"
+#include "tsdb/worker_pool.h"
 
 namespace tsdb {
 namespace {
@@ -566,6 +567,36 @@ PostingsList Head::PostingsForMatchers(const std::vector<LabelMatcher>& matchers
   return result;
 }
 
+namespace {
+
+// Series per piece of work handed to the read workers: enough that a piece outweighs handing it
+// over, few enough that a selection of a few thousand series is shared.
+constexpr size_t kSeriesPerPiece = 256;
+
+// A SnapshotSeries of s restricted to the chunks overlapping [mint, maxt]; the caller holds the
+// head's lock.
+std::unique_ptr<SeriesData> SnapshotOf(const MemSeries& s, int64_t mint, int64_t maxt) {
+  absl::InlinedVector<const XorChunk*, 4> chunks;
+  size_t size = 0;
+  s.ForEachChunk([&](const XorChunk& c) {
+    if (Overlaps(c, mint, maxt)) {
+      chunks.push_back(&c);
+      size += c.bytes().size();
+    }
+  });
+  std::string bytes;
+  bytes.reserve(size);
+  SnapshotSeries::Ends ends;
+  for (const XorChunk* c : chunks) {
+    bytes.append(c->bytes());
+    ends.push_back(static_cast<uint32_t>(bytes.size()));
+  }
+  return std::make_unique<SnapshotSeries>(s.ToLabels(), std::move(bytes), std::move(ends), mint,
+                                          maxt);
+}
+
+}  // namespace
+
 std::vector<std::unique_ptr<SeriesData>> Head::Select(const std::vector<LabelMatcher>& matchers,
                                                       int64_t mint, int64_t maxt) const {
   std::vector<std::unique_ptr<SeriesData>> out;
@@ -574,26 +605,12 @@ std::vector<std::unique_ptr<SeriesData>> Head::Select(const std::vector<LabelMat
   ForEachSelectedLocked(matchers, mint, maxt, [&](const MemSeries& s) { selected.push_back(&s); });
   // Sorted on the interned labels, before anything is copied out.
   SortByLabels(&selected);
-  out.reserve(selected.size());
-  for (const MemSeries* s : selected) {
-    absl::InlinedVector<const XorChunk*, 4> chunks;
-    size_t size = 0;
-    s->ForEachChunk([&](const XorChunk& c) {
-      if (Overlaps(c, mint, maxt)) {
-        chunks.push_back(&c);
-        size += c.bytes().size();
-      }
-    });
-    std::string bytes;
-    bytes.reserve(size);
-    SnapshotSeries::Ends ends;
-    for (const XorChunk* c : chunks) {
-      bytes.append(c->bytes());
-      ends.push_back(static_cast<uint32_t>(bytes.size()));
-    }
-    out.push_back(std::make_unique<SnapshotSeries>(s->ToLabels(), std::move(bytes), std::move(ends),
-                                                   mint, maxt));
-  }
+  // Copying chunks and labels out is independent per series: spread over the read workers while
+  // the shared lock is held (workers only read, as this thread would).
+  out.resize(selected.size());
+  WorkerPool::Default().ParallelFor(selected.size(), kSeriesPerPiece, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) out[i] = SnapshotOf(*selected[i], mint, maxt);
+  });
   return out;
 }
 

@@ -48,6 +48,7 @@
 #include "scrape/config.h"
 #include "scrape/manager.h"
 #include "tsdb/db.h"
+#include "tsdb/worker_pool.h"
 
 namespace adapter {
 namespace {
@@ -184,6 +185,8 @@ int RunServe(const std::vector<std::string>& args) {
     std::cerr << "Error: " << s.message() << "\n";
     return 2;
   }
+  tsdb::WorkerPool::SetDefaultThreads(options.query_read_workers);
+
   SetLogLevel(*ParseLogLevel(options.log_level));
 
   std::optional<scrape::Config> scrape_config;
@@ -204,10 +207,12 @@ int RunServe(const std::vector<std::string>& args) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  LogInfo("starting metrics-adapter", {{"version", kVersion},
-                                       {"storage_path", options.storage_path},
-                                       {"retention", cli::FormatDurationMs(options.retention_ms)},
-                                       {"wal_fsync", options.wal_fsync}});
+  LogInfo("starting metrics-adapter",
+          {{"version", kVersion},
+           {"storage_path", options.storage_path},
+           {"retention", cli::FormatDurationMs(options.retention_ms)},
+           {"query-read-workers", std::to_string(options.query_read_workers)},
+           {"wal_fsync", options.wal_fsync}});
 
   ServeContext ctx;
   ctx.start_time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(

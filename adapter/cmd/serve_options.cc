@@ -60,6 +60,10 @@ void RegisterServeFlags(cli::FlagSet* flags, ServeOptions* o) {
   flags->Int64("query-max-samples", &o->query_max_samples, 50'000'000,
                "Maximum number of samples one query may hold in memory\n"
                "at a time.");
+  flags->Int("query-read-workers", &o->query_read_workers, -1,
+             "Background threads that copy and decode the series of a\n"
+             "large selection alongside the query's own thread; -1:\n"
+             "one fewer than the usable CPUs (at most 7), 0: none.");
   flags->String("prometheus-url", &o->prometheus_url, "",
                 "URL of a Prometheus-compatible server (Prometheus,\n"
                 "Thanos Query, Mimir, VictoriaMetrics) that answers the\n"
@@ -218,6 +222,11 @@ absl::Status ValidateServeOptions(ServeOptions* o) {
   if (o->query_max_samples <= 0) {
     return absl::InvalidArgumentError(absl::StrCat("invalid value \"", o->query_max_samples,
                                                    "\" for --query-max-samples: must be positive"));
+  }
+  if (o->query_read_workers < -1 || o->query_read_workers > 64) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid value \"", o->query_read_workers,
+                     "\" for --query-read-workers: must be -1 (automatic) or 0 to 64"));
   }
   if (absl::Status st = ValidatePrometheusOptions(o); !st.ok()) return st;
   if (absl::StatusOr<LogLevel> level = ParseLogLevel(o->log_level); !level.ok()) {

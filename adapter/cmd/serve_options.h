@@ -37,6 +37,9 @@ struct ServeOptions {
   int64_t query_timeout_ms = 0;
   int64_t query_lookback_delta_ms = 0;
   int64_t query_max_samples = 0;
+  // Background threads that copy and decode the series of large selections in parallel with the
+  // query's own thread (tsdb::WorkerPool); -1: one fewer than the usable CPUs.
+  int query_read_workers = -1;
   // The Kubernetes metrics APIs (metrics_server.h): prometheus-adapter's rules file, whether
   // external.metrics.k8s.io is served, and discovery's horizon. --metrics-relist-interval sets
   // how often a --prometheus-url server is relisted; discovery over the embedded storage runs

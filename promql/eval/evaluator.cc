@@ -8,12 +8,16 @@
 #include "absl/strings/str_cat.h"
 #include "promql/parser/functions.h"
 #include "tsdb/snapshot.h"
+#include "tsdb/worker_pool.h"
 
 namespace promql::eval {
 
 namespace {
 
 constexpr uint64_t kStaleBits = 0x7ff0000000000002ULL;
+
+// Series per piece of selector decoding handed to the read workers (see tsdb::WorkerPool).
+constexpr size_t kSeriesPerDecodePiece = 128;
 
 int64_t FloorDiv(int64_t a, int64_t b) {
   int64_t q = a / b;
@@ -145,6 +149,10 @@ void QueryContext::Info(std::string_view message, const PositionRange& pos) {
 void QueryContext::CheckDeadline() {
   if (++deadline_calls_ < 16) return;
   deadline_calls_ = 0;
+  CheckDeadlineNow();
+}
+
+void QueryContext::CheckDeadlineNow() const {
   if (std::chrono::steady_clock::now() > deadline) {
     Throw(absl::DeadlineExceededError("query timed out in expression evaluation"));
   }
@@ -254,14 +262,25 @@ std::vector<Series> Evaluator::Select(const VectorSelector& vs, int64_t mint, in
   if (q == nullptr) ThrowExec("storage is not available");
   auto sel = q->Select(vs.matchers);
   if (!sel.ok()) Throw(sel.status());
-  out.reserve(sel->size());
-  for (const auto& sd : *sel) {
-    ctx_->CheckDeadline();
-    Series s;
-    tsdb::AppendSeriesSamples(*sd, mint, maxt, &s.points);
-    if (s.points.empty()) continue;
-    s.labels = tsdb::TakeSeriesLabels(*sd);
-    out.push_back(std::move(s));
+  // Decoding is independent per series and the largest part of a selector's cost: spread over
+  // the read workers. Each piece releases its snapshots as it goes, and stops early once the
+  // query is out of time (the deadline is then reported here, on the evaluating thread).
+  std::vector<Series> decoded(sel->size());
+  const auto deadline = ctx_->deadline;
+  tsdb::WorkerPool::Default().ParallelFor(
+      sel->size(), kSeriesPerDecodePiece, [&](size_t b, size_t e) {
+        for (size_t i = b; i < e; ++i) {
+          if ((i - b) % 64 == 63 && std::chrono::steady_clock::now() > deadline) return;
+          tsdb::SeriesData& sd = *(*sel)[i];
+          tsdb::AppendSeriesSamples(sd, mint, maxt, &decoded[i].points);
+          if (!decoded[i].points.empty()) decoded[i].labels = tsdb::TakeSeriesLabels(sd);
+          (*sel)[i].reset();
+        }
+      });
+  ctx_->CheckDeadlineNow();
+  out.reserve(decoded.size());
+  for (Series& s : decoded) {
+    if (!s.points.empty()) out.push_back(std::move(s));
   }
   return out;
 }

@@ -84,6 +84,8 @@ struct QueryContext {
   // Throws DeadlineExceeded when the query ran out of time. Cheap: looks at the clock only every
   // few hundred calls.
   void CheckDeadline();
+  // The same, looking at the clock now.
+  void CheckDeadlineNow() const;
   // Accounts for n more samples in memory; throws when over the limit.
   void AddSamples(int64_t n);
   void ReleaseSamples(int64_t n) { samples -= n; }
