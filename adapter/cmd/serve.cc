@@ -211,7 +211,7 @@ int RunServe(const std::vector<std::string>& args) {
           {{"version", kVersion},
            {"storage_path", options.storage_path},
            {"retention", cli::FormatDurationMs(options.retention_ms)},
-           {"query-read-workers", std::to_string(options.query_read_workers)},
+           {"query_read_workers", std::to_string(options.query_read_workers)},
            {"wal_fsync", options.wal_fsync}});
 
   ServeContext ctx;
@@ -224,6 +224,7 @@ int RunServe(const std::vector<std::string>& args) {
   ctx.engine.max_samples = options.query_max_samples;
   ctx.flags = {{"storage-path", options.storage_path},
                {"retention", cli::FormatDurationMs(options.retention_ms)},
+               {"query-read-workers", std::to_string(options.query_read_workers)},
                {"wal-fsync", options.wal_fsync},
                {"http-listen-address", options.listen_address},
                {"secure-port", std::to_string(options.secure_port)},
