@@ -15,12 +15,25 @@ void AppendUnicodeEscape(unsigned code, std::string* out) {
   out->push_back(kHex[code & 0xF]);
 }
 
+// ASCII that a JSON string carries as it is (Go's encoder escapes <, > and & for HTML).
+bool IsPlainJsonChar(unsigned char c) {
+  return c >= 0x20 && c < 0x80 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&';
+}
+
 }  // namespace
 
 void AppendJsonString(std::string_view s, std::string* out) {
   out->push_back('"');
   size_t i = 0;
   while (i < s.size()) {
+    // Runs of plain characters (label names and most values are nothing else) in one append.
+    size_t plain = i;
+    while (plain < s.size() && IsPlainJsonChar(static_cast<unsigned char>(s[plain]))) ++plain;
+    if (plain > i) {
+      out->append(s.data() + i, plain - i);
+      i = plain;
+      continue;
+    }
     const unsigned char c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
       const size_t len = Utf8SequenceLength(s, i);

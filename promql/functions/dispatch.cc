@@ -974,8 +974,8 @@ Value InstantFunctionCall(Evaluator& ev, const CallExpr& c) {
       q_idx.push_back(0);
     }
     auto steps = ev.ByStep(input);
+    const functions::BucketIndex bucket_index = functions::IndexBuckets(input);
     SeriesBuilder builder;
-    std::vector<std::string> qstr(args.size());
     for (int i = 0; i < n; ++i) {
       for (size_t k : q_idx) {
         double q = args[k].scalars[i];
@@ -986,14 +986,14 @@ Value InstantFunctionCall(Evaluator& ev, const CallExpr& c) {
         }
       }
       if (steps[i].empty()) continue;
-      auto groups = functions::GroupBuckets(ev, vec_arg, input, steps[i]);
+      auto groups = functions::GroupBuckets(ev, vec_arg, input, bucket_index, steps[i]);
       const int64_t t = ev.StepTime(i);
       if (fraction) {
         for (auto& g : groups) {
           if (g.buckets.empty()) continue;
           double v = functions::BucketFraction(args[0].scalars[i], args[1].scalars[i],
                                                std::move(g.buckets));
-          builder.Add(i, g.metric, true, t, v);
+          builder.Add(i, *g.metric, true, t, v);
         }
         continue;
       }
@@ -1003,11 +1003,11 @@ Value InstantFunctionCall(Evaluator& ev, const CallExpr& c) {
           if (g.buckets.empty()) continue;
           bool forced = false;
           double v = functions::BucketQuantile(q, g.buckets, &forced);
-          if (forced) functions::MonotonicityInfo(ev, g.metric, multi ? vec_arg : *c.args[1]);
+          if (forced) functions::MonotonicityInfo(ev, *g.metric, multi ? vec_arg : *c.args[1]);
           if (multi) {
-            builder.Add(i, g.metric.With(qlabel, OpenMetricsFloat(q)), true, t, v);
+            builder.Add(i, g.metric->With(qlabel, OpenMetricsFloat(q)), true, t, v);
           } else {
-            builder.Add(i, g.metric, true, t, v);
+            builder.Add(i, *g.metric, true, t, v);
           }
         }
       }

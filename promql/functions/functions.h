@@ -48,11 +48,20 @@ struct Bucket {
   double count;
 };
 struct BucketGroup {
-  Labels metric;  // the series' labels without `le`
+  const Labels* metric;  // the series' labels without `le` (owned by the BucketIndex)
   std::vector<Bucket> buckets;
 };
+// What grouping needs of each series of an input vector, worked out once for all steps: its
+// parsed `le` and its group (the other labels), -1 when `le` is missing or malformed.
+struct BucketIndex {
+  std::vector<double> le;
+  std::vector<int> group;
+  std::vector<Labels> metrics;  // per group
+};
+BucketIndex IndexBuckets(const Value& input);
 // Groups the step's samples; warns (at arg's position) about a missing or malformed `le`.
 std::vector<BucketGroup> GroupBuckets(Evaluator& ev, const Expr& arg, const Value& input,
+                                      const BucketIndex& index,
                                       const std::vector<std::pair<int, double>>& samples);
 // Prometheus' BucketQuantile; *forced tells whether bucket counts had to be made monotonic.
 double BucketQuantile(double q, std::vector<Bucket> buckets, bool* forced);

@@ -5,8 +5,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
-#include <unordered_map>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "promql/functions/functions.h"
@@ -180,14 +180,39 @@ double BucketFraction(double lower, double upper, std::vector<Bucket> b) {
   return (upper_rank - lower_rank) / count;
 }
 
+BucketIndex IndexBuckets(const Value& input) {
+  BucketIndex index;
+  const size_t n = input.series.size();
+  index.le.resize(n);
+  index.group.resize(n, -1);
+  absl::flat_hash_map<std::string, int> group_of;
+  std::string key;
+  for (size_t si = 0; si < n; ++si) {
+    const Labels& l = input.series[si].labels;
+    if (!ParseLe(l.Get("le"), &index.le[si])) continue;
+    key.clear();
+    for (const tsdb::Label& x : l) {
+      if (x.name == "le") continue;
+      absl::StrAppend(&key, x.name, "\xff", x.value, "\xff");
+    }
+    auto [it, inserted] = group_of.try_emplace(key, static_cast<int>(index.metrics.size()));
+    if (inserted) index.metrics.push_back(l.Without("le"));
+    index.group[si] = it->second;
+  }
+  return index;
+}
+
 std::vector<BucketGroup> GroupBuckets(Evaluator& ev, const Expr& arg, const Value& input,
+                                      const BucketIndex& index,
                                       const std::vector<std::pair<int, double>>& samples) {
   std::vector<BucketGroup> groups;
-  std::unordered_map<std::string, size_t> index;
+  // Position in `groups` of each of the index's groups seen at this step: groups come out in the
+  // order their first bucket appears in `samples`.
+  absl::flat_hash_map<int, size_t> position;
   for (const auto& [si, v] : samples) {
-    const Labels& l = input.series[si].labels;
-    double le;
-    if (!ParseLe(l.Get("le"), &le)) {
+    const int g = index.group[si];
+    if (g < 0) {
+      const Labels& l = input.series[si].labels;
       std::string msg = absl::StrCat("bucket label \"le\" is missing or has a malformed value of ",
                                      eval::GoQuote(l.Get("le")));
       if (!l.MetricName().empty()) {
@@ -196,17 +221,9 @@ std::vector<BucketGroup> GroupBuckets(Evaluator& ev, const Expr& arg, const Valu
       ev.ctx().Warn(msg, arg.pos);
       continue;
     }
-    std::string key;
-    for (const tsdb::Label& x : l) {
-      if (x.name == "le") continue;
-      key += x.name;
-      key += '\xff';
-      key += x.value;
-      key += '\xff';
-    }
-    auto [it, inserted] = index.emplace(key, groups.size());
-    if (inserted) groups.push_back({l.Without("le"), {}});
-    groups[it->second].buckets.push_back({le, v});
+    auto [it, inserted] = position.try_emplace(g, groups.size());
+    if (inserted) groups.push_back({&index.metrics[g], {}});
+    groups[it->second].buckets.push_back({index.le[si], v});
   }
   return groups;
 }

@@ -100,6 +100,8 @@ TEST(QueryApiJsonTest, StringsEscapedAsPrometheus) {
   EXPECT_EQ(Str("\xc0\xaf"), "\"\\ufffd\\ufffd\"");
   EXPECT_EQ(Str("\xed\xa0\x80"), "\"\\ufffd\\ufffd\\ufffd\"");
   EXPECT_EQ(Str("\x7f"), "\"\x7f\"");
+  // Plain runs around escapes are kept whole.
+  EXPECT_EQ(Str("instance=\"i7\", path=/p<3>"), "\"instance=\\\"i7\\\", path=/p\\u003c3\\u003e\"");
 }
 
 TEST(QueryApiJsonTest, GoQuote) {
@@ -123,6 +125,16 @@ TEST(QueryApiJsonTest, LabelsObjectAndPairs) {
   out.clear();
   AppendStringPair(1001, "x", &out);
   EXPECT_EQ(out, "[1.001,\"x\"]");
+  // The longest timestamp and values of each layout, written through the pair's one buffer.
+  out.clear();
+  AppendSamplePair(std::numeric_limits<int64_t>::min(), -1.2345678901234568e-300, &out);
+  EXPECT_EQ(out, "[-9223372036854775.808,\"-1.2345678901234568e-300\"]");
+  out.clear();
+  AppendSamplePair(-5, -1.2345678901234567e-6, &out);
+  EXPECT_EQ(out, "[-0.005,\"-0.0000012345678901234567\"]");
+  out.clear();
+  AppendSamplePair(1, -9.876543210987654e20, &out);
+  EXPECT_EQ(out, "[0.001,\"-987654321098765400000\"]");
 }
 
 // --- Parameters ----------------------------------------------------------------------------
