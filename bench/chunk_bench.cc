@@ -193,6 +193,21 @@ void BM_Iterate(benchmark::State& state, DataSet set) {
   state.counters["bytes_per_sample"] = BytesPerSample(chunks);
 }
 
+// The engine's read path: every sample of each chunk copied out in one AppendRange call.
+void BM_AppendRange(benchmark::State& state, DataSet set) {
+  const std::vector<XorChunk> chunks = Encode(Generate(set));
+  std::vector<Sample> out;
+  for (auto _ : state) {
+    for (const XorChunk& c : chunks) {
+      out.clear();
+      XorIterator it = c.Iterator();
+      it.AppendRange(kMinTime, kMaxTime, &out);
+      benchmark::DoNotOptimize(out.data());
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * kSeries * kSamplesPerSeries);
+}
+
 // Seek to the middle of each chunk, as a range query starting inside it does.
 void BM_SeekMiddle(benchmark::State& state, DataSet set) {
   const std::vector<Series> data = Generate(set);
@@ -213,6 +228,8 @@ BENCHMARK_CAPTURE(BM_Append, mix_unaligned_timestamps, DataSet::kMixUnalignedTim
 BENCHMARK_CAPTURE(BM_Iterate, counters, DataSet::kCounters);
 BENCHMARK_CAPTURE(BM_Iterate, gauges, DataSet::kGauges);
 BENCHMARK_CAPTURE(BM_Iterate, mix, DataSet::kMix);
+BENCHMARK_CAPTURE(BM_AppendRange, counters, DataSet::kCounters);
+BENCHMARK_CAPTURE(BM_AppendRange, gauges, DataSet::kGauges);
 BENCHMARK_CAPTURE(BM_SeekMiddle, mix, DataSet::kMix);
 
 }  // namespace

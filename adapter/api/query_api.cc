@@ -19,6 +19,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "adapter/api/json.h"
 #include "adapter/api/params.h"
@@ -651,6 +652,37 @@ http::Response QueryApi::Metadata(const http::Request& request) const {
   return Success(data);
 }
 
+// Exemplars are not kept (scraping and import read them and store the samples only), so the
+// answer is always empty, as from a Prometheus without exemplar storage; the parameters are still
+// checked as Prometheus checks them, so clients see the same errors for the same mistakes.
+http::Response QueryApi::QueryExemplars(const http::Request& request) const {
+  if (auto r = CheckApiMethod(request, true)) return *r;
+  int64_t start = 0, end = 0;
+  http::Response error;
+  if (!ParseRange(request, &start, &end, &error).ok()) return error;
+  if (end < start) return BadData("end timestamp must not be before start timestamp");
+  absl::StatusOr<std::unique_ptr<promql::Expr>> expr = promql::ParseExpr(request.Get("query"));
+  if (!expr.ok()) return BadData(std::string(expr.status().message()));
+  return Success("[]");
+}
+
+// No recording or alerting rules are evaluated here: empty lists, in Prometheus' shapes, so
+// dashboards and alerting views that ask every Prometheus data source for them work unchanged.
+http::Response QueryApi::Rules(const http::Request& request) const {
+  if (auto r = CheckApiMethod(request, false)) return *r;
+  const std::string type = absl::AsciiStrToLower(request.Get("type"));
+  if (!type.empty() && type != "alert" && type != "record") {
+    return InvalidParam(
+        "type", absl::InvalidArgumentError(absl::StrCat("not supported value ", GoQuote(type))));
+  }
+  return Success("{\"groups\":[]}");
+}
+
+http::Response QueryApi::Alerts(const http::Request& request) const {
+  if (auto r = CheckApiMethod(request, false)) return *r;
+  return Success("{\"alerts\":[]}");
+}
+
 http::Response QueryApi::BuildInfoHandler(const http::Request& request) const {
   if (auto r = CheckApiMethod(request, false)) return *r;
   const BuildInfo& b = options_.build;
@@ -727,6 +759,9 @@ void RegisterQueryApi(http::Router* router, std::shared_ptr<const QueryApi> api)
   add("/api/v1/labels", &QueryApi::LabelNames, false);
   add("/api/v1/label/", &QueryApi::LabelValues, true);
   add("/api/v1/metadata", &QueryApi::Metadata, false);
+  add("/api/v1/query_exemplars", &QueryApi::QueryExemplars, false);
+  add("/api/v1/rules", &QueryApi::Rules, false);
+  add("/api/v1/alerts", &QueryApi::Alerts, false);
   add("/api/v1/status/buildinfo", &QueryApi::BuildInfoHandler, false);
   add("/api/v1/status/runtimeinfo", &QueryApi::RuntimeInfo, false);
   add("/api/v1/status/flags", &QueryApi::Flags, false);

@@ -9,6 +9,8 @@
 //   /api/v1/labels              POST  match[], start, end, limit
 //   /api/v1/label/<name>/values       match[], start, end, limit
 //   /api/v1/metadata                  metric, limit, limit_per_metric (from a MetadataSource)
+//   /api/v1/query_exemplars     POST  query, start, end (checked; no exemplars are stored: [])
+//   /api/v1/rules, /api/v1/alerts     type (checked); no rules run here: empty lists
 //   /api/v1/status/buildinfo, /api/v1/status/runtimeinfo, /api/v1/status/flags
 // HEAD is accepted wherever GET is; OPTIONS answers 204 (CORS preflight). A request with an
 // Origin header gets Prometheus' CORS headers (any origin is allowed, as Prometheus' default).
@@ -125,6 +127,9 @@ class QueryApi {
   // request.path must be /api/v1/label/<name>/values; anything else under /api/v1/label/ is 404.
   http::Response LabelValues(const http::Request& request) const;
   http::Response Metadata(const http::Request& request) const;
+  http::Response QueryExemplars(const http::Request& request) const;
+  http::Response Rules(const http::Request& request) const;
+  http::Response Alerts(const http::Request& request) const;
   http::Response BuildInfoHandler(const http::Request& request) const;
   http::Response RuntimeInfo(const http::Request& request) const;
   http::Response Flags(const http::Request& request) const;

@@ -638,6 +638,40 @@ TEST_F(QueryApiTest, LabelValues) {
   EXPECT_EQ(Get("/api/v1/label/job/values", {}, "POST").status, 405);
 }
 
+// The answers and errors below are Prometheus' for a server without exemplar storage or rules
+// (checked against 2.42 with the same requests).
+TEST_F(QueryApiTest, ExemplarsAreEmptyWithPrometheusParameterChecks) {
+  const std::string empty = R"({"status":"success","data":[]})";
+  EXPECT_EQ(Get("/api/v1/query_exemplars", {{"query", "up"}}).body, empty);
+  EXPECT_EQ(
+      Get("/api/v1/query_exemplars", {{"query", "up"}, {"start", "10"}, {"end", "20"}}, "POST")
+          .body,
+      empty);
+  ExpectError(Get("/api/v1/query_exemplars", {{"query", "up"}, {"start", "20"}, {"end", "10"}}),
+              400, "bad_data", "end timestamp must not be before start timestamp");
+  // Prometheus 3 words a parse error of an empty query this way (2.42 wrote "1:1").
+  ExpectError(Get("/api/v1/query_exemplars"), 400, "bad_data",
+              "unknown position: parse error: no expression found in input");
+  ExpectError(Get("/api/v1/query_exemplars", {{"query", "up{"}}), 400, "bad_data",
+              "1:4: parse error: unexpected end of input inside braces");
+  ExpectError(Get("/api/v1/query_exemplars", {{"query", "up"}, {"start", "abc"}}), 400, "bad_data",
+              "invalid parameter \"start\": Invalid time value for 'start': cannot parse \"abc\" "
+              "to a valid timestamp");
+}
+
+TEST_F(QueryApiTest, RulesAndAlertsAreEmptyLists) {
+  EXPECT_EQ(Get("/api/v1/rules").body, R"({"status":"success","data":{"groups":[]}})");
+  EXPECT_EQ(Get("/api/v1/rules", {{"type", "ALERT"}}).body,
+            R"({"status":"success","data":{"groups":[]}})");
+  EXPECT_EQ(Get("/api/v1/rules", {{"type", "record"}}).body,
+            R"({"status":"success","data":{"groups":[]}})");
+  ExpectError(Get("/api/v1/rules", {{"type", "foo"}}), 400, "bad_data",
+              "invalid parameter \"type\": not supported value \"foo\"");
+  EXPECT_EQ(Get("/api/v1/alerts").body, R"({"status":"success","data":{"alerts":[]}})");
+  EXPECT_EQ(Get("/api/v1/rules", {}, "POST").status, 405);
+  EXPECT_EQ(Get("/api/v1/alerts", {}, "POST").status, 405);
+}
+
 TEST_F(QueryApiTest, MetadataWithoutSourceIsEmpty) {
   EXPECT_EQ(Get("/api/v1/metadata").body, R"({"status":"success","data":{}})");
 }

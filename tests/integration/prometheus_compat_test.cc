@@ -56,6 +56,7 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
+using testsupport::UrlEncode;
 
 // The history starts on a whole minute and is one hour long at 15s spacing, each sample 7s past
 // the quarter minute.
@@ -356,21 +357,6 @@ std::vector<std::string> ErrorQueries() {
       "rate(up)",
       "foo{",
   };
-}
-
-std::string UrlEncode(const std::string& s) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
 }
 
 using HttpReply = testsupport::HttpResult;

@@ -44,6 +44,7 @@ namespace json = boost::json;
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 using testsupport::ChildProcess;
+using testsupport::UrlEncode;
 
 constexpr char kNodeExporter[] = "/usr/bin/prometheus-node-exporter";
 constexpr char kPrometheus[] = "/usr/bin/prometheus";
@@ -52,20 +53,6 @@ using Reply = testsupport::HttpResult;
 
 Reply Request(int port, const std::string& method, const std::string& target) {
   return testsupport::HttpRequest(port, method, target, std::chrono::seconds(10));
-}
-
-std::string UrlEncode(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      char hex[4];
-      snprintf(hex, sizeof(hex), "%%%02X", c);
-      out += hex;
-    }
-  }
-  return out;
 }
 
 std::string ReadFile(const std::string& path) {

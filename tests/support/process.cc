@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -130,7 +131,8 @@ HttpResult HttpRequest(int port, const std::string& method, const std::string& t
 }
 
 HttpResult HttpRequestWithBody(int port, const std::string& method, const std::string& target,
-                               const std::string& body_text, std::chrono::seconds timeout) {
+                               const std::string& body_text, std::chrono::seconds timeout,
+                               const std::string& content_type) {
   HttpResult result;
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return result;
@@ -145,7 +147,7 @@ HttpResult HttpRequestWithBody(int port, const std::string& method, const std::s
     return result;
   }
   const std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
-                          (body_text.empty() ? "" : "Content-Type: application/json\r\n") +
+                          (body_text.empty() ? "" : "Content-Type: " + content_type + "\r\n") +
                           "Content-Length: " + std::to_string(body_text.size()) +
                           "\r\nConnection: close\r\n\r\n" + body_text;
   if (send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
@@ -177,6 +179,21 @@ HttpResult HttpRequestWithBody(int port, const std::string& method, const std::s
     pos = eol + 2 + len + 2;
   }
   return result;
+}
+
+std::string UrlEncode(const std::string& s) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
 }
 
 HttpResult HttpGet(int port, const std::string& target) {

@@ -67,9 +67,13 @@ struct HttpResult {
 // is decoded. status 0 when there was no answer within timeout.
 HttpResult HttpRequest(int port, const std::string& method, const std::string& target,
                        std::chrono::seconds timeout);
-// As HttpRequest, sending body_text as an application/json body (none when empty).
+// As HttpRequest, sending body_text (none when empty) as a body of content_type.
 HttpResult HttpRequestWithBody(int port, const std::string& method, const std::string& target,
-                               const std::string& body_text, std::chrono::seconds timeout);
+                               const std::string& body_text, std::chrono::seconds timeout,
+                               const std::string& content_type = "application/json");
+// s percent-encoded for a URL query or form body (everything but A-Z a-z 0-9 - _ . ~).
+std::string UrlEncode(const std::string& s);
+
 // HttpRequest(port, "GET", target, 5 s).
 HttpResult HttpGet(int port, const std::string& target);
 

@@ -128,20 +128,35 @@ class BitReader {
   void Skip(int nbits) { pos_ += static_cast<size_t>(nbits); }
   // Reads nbits (1..64) bits.
   uint64_t ReadUnchecked(int nbits) {
-    if (nbits > 56) return ReadLong(nbits);
+    if (nbits > 56) {
+      // Values that compress badly (gauges) often need more than 56 bits: two words, no call.
+      const size_t byte = pos_ >> 3;
+      if (byte + 16 > size_) return ReadLong(nbits);
+      const unsigned shift = pos_ & 7;
+      const uint64_t window =
+          (LoadWord(byte) << shift) | ((LoadWord(byte + 8) >> 1) >> (63 - shift));
+      pos_ += static_cast<size_t>(nbits);
+      return window >> (64 - nbits);
+    }
     const uint64_t v = Peek(nbits);
     pos_ += static_cast<size_t>(nbits);
     return v;
   }
 
  private:
+  // The 8 bytes from `byte` on as a big-endian word; they must exist.
+  uint64_t LoadWord(size_t byte) const {
+    uint64_t word;
+    std::memcpy(&word, data_ + byte, 8);
+    if constexpr (std::endian::native == std::endian::little) word = __builtin_bswap64(word);
+    return word;
+  }
   // The next nbits (1..56) bits; the caller has checked that they exist.
   uint64_t Peek(int nbits) const {
     const size_t byte = pos_ >> 3;
     uint64_t window;
     if (byte + 8 <= size_) {
-      std::memcpy(&window, data_ + byte, 8);
-      if constexpr (std::endian::native == std::endian::little) window = __builtin_bswap64(window);
+      window = LoadWord(byte);
     } else {
       window = LoadTail(byte);
     }
