@@ -55,6 +55,15 @@ class HeadAppender final : public Appender {
   std::vector<PendingSample> pending_;
 };
 
+// Selecting every series (only matchers that match the empty string) is refused, as in Prometheus.
+absl::Status CheckSelective(const std::vector<LabelMatcher>& matchers) {
+  for (const LabelMatcher& m : matchers) {
+    if (!m.MatchesEmpty()) return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(
+      "a selector needs at least one matcher that does not match the empty string");
+}
+
 class HeadQuerier final : public Querier {
  public:
   HeadQuerier(const Head* head, int64_t mint, int64_t maxt)
@@ -62,13 +71,13 @@ class HeadQuerier final : public Querier {
 
   absl::StatusOr<std::vector<std::unique_ptr<SeriesData>>> Select(
       const std::vector<LabelMatcher>& matchers) const override {
-    bool selective = false;
-    for (const LabelMatcher& m : matchers) selective = selective || !m.MatchesEmpty();
-    if (!selective) {
-      return absl::InvalidArgumentError(
-          "a selector needs at least one matcher that does not match the empty string");
-    }
+    if (absl::Status s = CheckSelective(matchers); !s.ok()) return s;
     return head_->Select(matchers, mint_, maxt_);
+  }
+  absl::StatusOr<std::vector<SeriesSamples>> SelectSamples(
+      const std::vector<LabelMatcher>& matchers) const override {
+    if (absl::Status s = CheckSelective(matchers); !s.ok()) return s;
+    return head_->SelectSamples(matchers, mint_, maxt_);
   }
   absl::StatusOr<std::vector<std::string>> LabelNames(
       const std::vector<LabelMatcher>& matchers) const override {

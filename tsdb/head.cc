@@ -117,16 +117,16 @@ class SnapshotIterator final : public SampleIterator {
   bool valid_ = false;
 };
 
-void SnapshotSeries::AppendSamples(int64_t mint, int64_t maxt, std::vector<Sample>* out) const {
-  mint = std::max(mint, mint_);
-  maxt = std::min(maxt, maxt_);
+// Appends the samples in [mint, maxt] of consecutive chunks of one series to *out.
+template <typename Chunks>
+void AppendChunkSamples(const Chunks& chunks, int64_t mint, int64_t maxt,
+                        std::vector<Sample>* out) {
   bool seeking = true;
-  if (ends_.size() > 1 && out->empty()) {
+  if (chunks.size() > 1 && out->empty()) {
     // Spanning several chunks, the range usually takes most of their samples: one allocation
     // for the announced sample counts instead of regrowing.
     size_t announced = 0;
-    for (size_t i = 0; i < ends_.size(); ++i) {
-      const std::string_view c = chunk(i);
+    for (std::string_view c : chunks) {
       if (c.size() >= 2) {
         announced += (static_cast<size_t>(static_cast<unsigned char>(c[0])) << 8) |
                      static_cast<unsigned char>(c[1]);
@@ -134,14 +134,20 @@ void SnapshotSeries::AppendSamples(int64_t mint, int64_t maxt, std::vector<Sampl
     }
     out->reserve(announced);
   }
-  for (size_t i = 0; i < ends_.size(); ++i) {
-    XorIterator it(chunk(i));
+  for (std::string_view c : chunks) {
+    XorIterator it(c);
     // Until the first sample at or after mint, earlier ones are skipped (Seek); after it, every
     // sample counts (Next), which makes a difference only for damaged chunks out of order.
     const size_t before = out->size();
     if (it.AppendRange(seeking ? mint : kMinTime, maxt, out)) return;
     if (out->size() > before) seeking = false;
   }
+}
+
+void SnapshotSeries::AppendSamples(int64_t mint, int64_t maxt, std::vector<Sample>* out) const {
+  absl::InlinedVector<std::string_view, 4> chunks;
+  for (size_t i = 0; i < ends_.size(); ++i) chunks.push_back(chunk(i));
+  AppendChunkSamples(chunks, std::max(mint, mint_), std::min(maxt, maxt_), out);
 }
 
 std::unique_ptr<SampleIterator> SnapshotSeries::Iterator() const {
@@ -611,6 +617,36 @@ std::vector<std::unique_ptr<SeriesData>> Head::Select(const std::vector<LabelMat
   WorkerPool::Default().ParallelFor(selected.size(), kSeriesPerPiece, [&](size_t b, size_t e) {
     for (size_t i = b; i < e; ++i) out[i] = SnapshotOf(*selected[i], mint, maxt);
   });
+  return out;
+}
+
+std::vector<SeriesSamples> Head::SelectSamples(const std::vector<LabelMatcher>& matchers,
+                                               int64_t mint, int64_t maxt) const {
+  std::vector<SeriesSamples> out;
+  {
+    std::shared_lock lock(mu_);
+    std::vector<const MemSeries*> selected;
+    ForEachSelectedLocked(matchers, mint, maxt,
+                          [&](const MemSeries& s) { selected.push_back(&s); });
+    SortByLabels(&selected);
+    // Decoded straight from the head's chunks while the shared lock keeps them from changing:
+    // no copy of the compressed bytes, no snapshot objects.
+    out.resize(selected.size());
+    WorkerPool::Default().ParallelFor(selected.size(), kSeriesPerPiece, [&](size_t b, size_t e) {
+      for (size_t i = b; i < e; ++i) {
+        const MemSeries& s = *selected[i];
+        absl::InlinedVector<std::string_view, 4> chunks;
+        s.ForEachChunk([&](const XorChunk& c) {
+          if (Overlaps(c, mint, maxt)) chunks.push_back(c.bytes());
+        });
+        AppendChunkSamples(chunks, mint, maxt, &out[i].samples);
+        if (!out[i].samples.empty()) out[i].labels = s.ToLabels();
+      }
+    });
+  }
+  out.erase(std::remove_if(out.begin(), out.end(),
+                           [](const SeriesSamples& s) { return s.samples.empty(); }),
+            out.end());
   return out;
 }
 

@@ -100,6 +100,10 @@ class Head {
   // Read side.
   std::vector<std::unique_ptr<SeriesData>> Select(const std::vector<LabelMatcher>& matchers,
                                                   int64_t mint, int64_t maxt) const;
+  // Select's series with their samples in [mint, maxt] decoded (Querier::SelectSamples), leaving
+  // out series without any. Decodes under the shared lock, on the read workers.
+  std::vector<SeriesSamples> SelectSamples(const std::vector<LabelMatcher>& matchers, int64_t mint,
+                                           int64_t maxt) const;
   std::vector<std::string> LabelNames(const std::vector<LabelMatcher>& matchers, int64_t mint,
                                       int64_t maxt) const;
   std::vector<std::string> LabelValues(std::string_view name,

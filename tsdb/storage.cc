@@ -1,5 +1,7 @@
 #include "tsdb/storage.h"
 
+#include "tsdb/snapshot.h"
+
 namespace tsdb {
 
 // Append encodes the reason in the status code; every other failure of Append (a WAL write error
@@ -31,6 +33,22 @@ std::optional<RejectReason> GetRejectReason(const absl::Status& status) {
     default:
       return std::nullopt;
   }
+}
+
+absl::StatusOr<std::vector<SeriesSamples>> Querier::SelectSamples(
+    const std::vector<LabelMatcher>& matchers) const {
+  absl::StatusOr<std::vector<std::unique_ptr<SeriesData>>> selected = Select(matchers);
+  if (!selected.ok()) return selected.status();
+  std::vector<SeriesSamples> out;
+  out.reserve(selected->size());
+  for (std::unique_ptr<SeriesData>& series : *selected) {
+    SeriesSamples s;
+    AppendSeriesSamples(*series, kMinTime, kMaxTime, &s.samples);
+    if (s.samples.empty()) continue;
+    s.labels = TakeSeriesLabels(*series);
+    out.push_back(std::move(s));
+  }
+  return out;
 }
 
 }  // namespace tsdb

@@ -81,6 +81,12 @@ class SeriesData {
   virtual std::unique_ptr<SampleIterator> Iterator() const = 0;
 };
 
+// One series with its samples copied out, as Querier::SelectSamples returns it.
+struct SeriesSamples {
+  Labels labels;
+  std::vector<Sample> samples;  // ascending time
+};
+
 // A consistent read view over [mint, maxt]: never shows half of a committed batch.
 class Querier {
  public:
@@ -89,6 +95,12 @@ class Querier {
   // holding only those samples. At least one matcher must not match the empty string.
   virtual absl::StatusOr<std::vector<std::unique_ptr<SeriesData>>> Select(
       const std::vector<LabelMatcher>& matchers) const = 0;
+  // What Select returns with every series' samples copied out, leaving out series without
+  // samples. For readers that decode every sample anyway (the PromQL engine): an implementation
+  // can decode straight from its own storage, in parallel, without the intermediate copy. The
+  // default goes through Select.
+  virtual absl::StatusOr<std::vector<SeriesSamples>> SelectSamples(
+      const std::vector<LabelMatcher>& matchers) const;
   // Sorted label names of series matching all matchers (all series when none).
   virtual absl::StatusOr<std::vector<std::string>> LabelNames(
       const std::vector<LabelMatcher>& matchers) const = 0;

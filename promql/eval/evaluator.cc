@@ -7,17 +7,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "promql/parser/functions.h"
-#include "tsdb/snapshot.h"
-#include "tsdb/worker_pool.h"
 
 namespace promql::eval {
 
 namespace {
 
 constexpr uint64_t kStaleBits = 0x7ff0000000000002ULL;
-
-// Series per piece of selector decoding handed to the read workers (see tsdb::WorkerPool).
-constexpr size_t kSeriesPerDecodePiece = 128;
 
 int64_t FloorDiv(int64_t a, int64_t b) {
   int64_t q = a / b;
@@ -260,27 +255,17 @@ std::vector<Series> Evaluator::Select(const VectorSelector& vs, int64_t mint, in
   if (maxt < mint) return out;
   std::unique_ptr<tsdb::Querier> q = (*ctx_->querier)(mint, maxt);
   if (q == nullptr) ThrowExec("storage is not available");
-  auto sel = q->Select(vs.matchers);
+  // The storage decodes the series in parallel (tsdb::WorkerPool); the deadline is looked at
+  // once it is done.
+  absl::StatusOr<std::vector<tsdb::SeriesSamples>> sel = q->SelectSamples(vs.matchers);
   if (!sel.ok()) Throw(sel.status());
-  // Decoding is independent per series and the largest part of a selector's cost: spread over
-  // the read workers. Each piece releases its snapshots as it goes, and stops early once the
-  // query is out of time (the deadline is then reported here, on the evaluating thread).
-  std::vector<Series> decoded(sel->size());
-  const auto deadline = ctx_->deadline;
-  tsdb::WorkerPool::Default().ParallelFor(
-      sel->size(), kSeriesPerDecodePiece, [&](size_t b, size_t e) {
-        for (size_t i = b; i < e; ++i) {
-          if ((i - b) % 64 == 63 && std::chrono::steady_clock::now() > deadline) return;
-          tsdb::SeriesData& sd = *(*sel)[i];
-          tsdb::AppendSeriesSamples(sd, mint, maxt, &decoded[i].points);
-          if (!decoded[i].points.empty()) decoded[i].labels = tsdb::TakeSeriesLabels(sd);
-          (*sel)[i].reset();
-        }
-      });
   ctx_->CheckDeadlineNow();
-  out.reserve(decoded.size());
-  for (Series& s : decoded) {
-    if (!s.points.empty()) out.push_back(std::move(s));
+  out.reserve(sel->size());
+  for (tsdb::SeriesSamples& s : *sel) {
+    Series series;
+    series.labels = std::move(s.labels);
+    series.points = std::move(s.samples);
+    out.push_back(std::move(series));
   }
   return out;
 }

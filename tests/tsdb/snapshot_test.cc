@@ -212,6 +212,47 @@ TEST(SnapshotFastPathTest, SelectSortsManySeriesByLabels) {
   }
 }
 
+// The head's SelectSamples (decoding straight from its chunks on the read workers) returns what
+// the generic path (Select's snapshots, then their samples) returns: same series in the same
+// order, same samples bit for bit, and no series without samples in the window.
+TEST(SnapshotFastPathTest, SelectSamplesMatchesSelectThenDecode) {
+  TempDir dir;
+  auto db = DB::Open(dir.path(), DBOptions{});
+  ASSERT_TRUE(db.ok()) << db.status();
+  auto app = (*db)->NewAppender();
+  // 1500 series (enough to be split among workers), with different lengths so that windows
+  // cut some of them out entirely, and values of every XOR case.
+  for (int i = 0; i < 1500; ++i) {
+    const Labels labels({{"__name__", "m"}, {"i", std::to_string(i)}, {"job", "j"}});
+    const std::vector<Sample> samples = RandomSamples(static_cast<uint64_t>(i), 20 + i % 300);
+    int64_t t = 0;
+    for (const Sample& x : samples) {
+      t += 1 + (x.t & 0xffff);  // increasing, spread over about a day
+      ASSERT_TRUE(app->Append(0, labels, t, x.v).ok());
+    }
+  }
+  ASSERT_TRUE(app->Commit().ok());
+  for (auto [mint, maxt] : std::vector<std::array<int64_t, 2>>{{kMinTime, kMaxTime},
+                                                               {1000000, 3000000},
+                                                               {5000000, 5000001},
+                                                               {0, 0},
+                                                               {int64_t{1} << 50, kMaxTime}}) {
+    auto q = (*db)->NewQuerier(mint, maxt);
+    auto fused = q->SelectSamples({Eq("job", "j")});
+    auto generic = q->Querier::SelectSamples({Eq("job", "j")});
+    ASSERT_TRUE(fused.ok()) << fused.status();
+    ASSERT_TRUE(generic.ok()) << generic.status();
+    ASSERT_EQ(fused->size(), generic->size()) << mint << ".." << maxt;
+    for (size_t k = 0; k < fused->size(); ++k) {
+      EXPECT_EQ((*fused)[k].labels, (*generic)[k].labels);
+      EXPECT_FALSE((*fused)[k].samples.empty());
+      ExpectSameBits((*fused)[k].samples, (*generic)[k].samples);
+    }
+  }
+  auto q = (*db)->NewQuerier(kMinTime, kMaxTime);
+  EXPECT_EQ(q->SelectSamples({Eq("job", "")}).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 // Any other SeriesData goes through its iterator, and its labels are copied.
 class VectorSeries final : public SeriesData {
  public:
