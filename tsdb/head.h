@@ -1,10 +1,10 @@
 // Head: the in-memory part of the database: series with their compressed chunks, the symbol table
 // and the inverted index, behind one reader/writer lock. Internal to tsdb/; DB adds durability.
 //
-// Locking: readers (Select, label listings, checkpoint snapshots) take the lock shared and copy out
-// what they need, so a query never holds it while evaluating. Commits take it exclusively for the
-// short time it takes to append a batch into chunks, so a reader sees a batch entirely or not at
-// all.
+// Locking: readers (Select, SelectSamples, label listings, checkpoint snapshots) take the lock
+// shared and copy out what they need (SelectSamples decodes while copying, spread over the read
+// workers), so a query never holds it while evaluating. Commits take it exclusively for the short
+// time it takes to append a batch into chunks, so a reader sees a batch entirely or not at all.
 #ifndef METRICS_ADAPTER_TSDB_HEAD_H_
 #define METRICS_ADAPTER_TSDB_HEAD_H_
 
