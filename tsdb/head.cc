@@ -607,10 +607,7 @@ std::vector<std::unique_ptr<SeriesData>> Head::Select(const std::vector<LabelMat
                                                       int64_t mint, int64_t maxt) const {
   std::vector<std::unique_ptr<SeriesData>> out;
   std::shared_lock lock(mu_);
-  std::vector<const MemSeries*> selected;
-  ForEachSelectedLocked(matchers, mint, maxt, [&](const MemSeries& s) { selected.push_back(&s); });
-  // Sorted on the interned labels, before anything is copied out.
-  SortByLabels(&selected);
+  const std::vector<const MemSeries*> selected = SelectSortedLocked(matchers, mint, maxt);
   // Copying chunks and labels out is independent per series: spread over the read workers while
   // the shared lock is held (workers only read, as this thread would).
   out.resize(selected.size());
@@ -625,10 +622,7 @@ std::vector<SeriesSamples> Head::SelectSamples(const std::vector<LabelMatcher>& 
   std::vector<SeriesSamples> out;
   {
     std::shared_lock lock(mu_);
-    std::vector<const MemSeries*> selected;
-    ForEachSelectedLocked(matchers, mint, maxt,
-                          [&](const MemSeries& s) { selected.push_back(&s); });
-    SortByLabels(&selected);
+    const std::vector<const MemSeries*> selected = SelectSortedLocked(matchers, mint, maxt);
     // Decoded straight from the head's chunks while the shared lock keeps them from changing:
     // no copy of the compressed bytes, no snapshot objects.
     out.resize(selected.size());
@@ -648,6 +642,15 @@ std::vector<SeriesSamples> Head::SelectSamples(const std::vector<LabelMatcher>& 
                            [](const SeriesSamples& s) { return s.samples.empty(); }),
             out.end());
   return out;
+}
+
+std::vector<const MemSeries*> Head::SelectSortedLocked(const std::vector<LabelMatcher>& matchers,
+                                                       int64_t mint, int64_t maxt) const {
+  std::vector<const MemSeries*> selected;
+  ForEachSelectedLocked(matchers, mint, maxt, [&](const MemSeries& s) { selected.push_back(&s); });
+  // Sorted on the interned labels, before anything is copied out.
+  SortByLabels(&selected);
+  return selected;
 }
 
 template <typename Fn>

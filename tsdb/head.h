@@ -132,6 +132,9 @@ class Head {
   template <typename Fn>
   void ForEachSelectedLocked(const std::vector<LabelMatcher>& matchers, int64_t mint, int64_t maxt,
                              Fn&& fn) const;
+  // The same series, sorted by labels (the order Select promises). Requires mu_ held.
+  std::vector<const MemSeries*> SelectSortedLocked(const std::vector<LabelMatcher>& matchers,
+                                                   int64_t mint, int64_t maxt) const;
   // Counter deltas of a batch of appends, published to Stats once per batch: atomics per sample
   // would cost more than the append itself.
   struct Tally {
