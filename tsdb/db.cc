@@ -75,9 +75,10 @@ class HeadQuerier final : public Querier {
     return head_->Select(matchers, mint_, maxt_);
   }
   absl::StatusOr<std::vector<SeriesSamples>> SelectSamples(
-      const std::vector<LabelMatcher>& matchers) const override {
+      const std::vector<LabelMatcher>& matchers,
+      std::chrono::steady_clock::time_point deadline) const override {
     if (absl::Status s = CheckSelective(matchers); !s.ok()) return s;
-    return head_->SelectSamples(matchers, mint_, maxt_);
+    return head_->SelectSamples(matchers, mint_, maxt_, deadline);
   }
   absl::StatusOr<std::vector<std::string>> LabelNames(
       const std::vector<LabelMatcher>& matchers) const override {

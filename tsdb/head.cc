@@ -617,9 +617,11 @@ std::vector<std::unique_ptr<SeriesData>> Head::Select(const std::vector<LabelMat
   return out;
 }
 
-std::vector<SeriesSamples> Head::SelectSamples(const std::vector<LabelMatcher>& matchers,
-                                               int64_t mint, int64_t maxt) const {
+absl::StatusOr<std::vector<SeriesSamples>> Head::SelectSamples(
+    const std::vector<LabelMatcher>& matchers, int64_t mint, int64_t maxt,
+    std::chrono::steady_clock::time_point deadline) const {
   std::vector<SeriesSamples> out;
+  std::atomic<bool> expired{false};
   {
     std::shared_lock lock(mu_);
     const std::vector<const MemSeries*> selected = SelectSortedLocked(matchers, mint, maxt);
@@ -628,6 +630,12 @@ std::vector<SeriesSamples> Head::SelectSamples(const std::vector<LabelMatcher>& 
     out.resize(selected.size());
     WorkerPool::Default().ParallelFor(selected.size(), kSeriesPerPiece, [&](size_t b, size_t e) {
       for (size_t i = b; i < e; ++i) {
+        if ((i - b) % kSeriesPerDeadlineCheck == 0 &&
+            (expired.load(std::memory_order_relaxed) ||
+             std::chrono::steady_clock::now() > deadline)) {
+          expired.store(true, std::memory_order_relaxed);
+          return;
+        }
         const MemSeries& s = *selected[i];
         absl::InlinedVector<std::string_view, 4> chunks;
         s.ForEachChunk([&](const XorChunk& c) {
@@ -638,6 +646,7 @@ std::vector<SeriesSamples> Head::SelectSamples(const std::vector<LabelMatcher>& 
       }
     });
   }
+  if (expired.load()) return DeadlineError();
   out.erase(std::remove_if(out.begin(), out.end(),
                            [](const SeriesSamples& s) { return s.samples.empty(); }),
             out.end());

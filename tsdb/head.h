@@ -9,6 +9,7 @@
 #define METRICS_ADAPTER_TSDB_HEAD_H_
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -102,8 +103,9 @@ class Head {
                                                   int64_t mint, int64_t maxt) const;
   // Select's series with their samples in [mint, maxt] decoded (Querier::SelectSamples), leaving
   // out series without any. Decodes under the shared lock, on the read workers.
-  std::vector<SeriesSamples> SelectSamples(const std::vector<LabelMatcher>& matchers, int64_t mint,
-                                           int64_t maxt) const;
+  absl::StatusOr<std::vector<SeriesSamples>> SelectSamples(
+      const std::vector<LabelMatcher>& matchers, int64_t mint, int64_t maxt,
+      std::chrono::steady_clock::time_point deadline) const;
   std::vector<std::string> LabelNames(const std::vector<LabelMatcher>& matchers, int64_t mint,
                                       int64_t maxt) const;
   std::vector<std::string> LabelValues(std::string_view name,

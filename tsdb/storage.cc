@@ -35,13 +35,21 @@ std::optional<RejectReason> GetRejectReason(const absl::Status& status) {
   }
 }
 
+absl::Status DeadlineError() {
+  return absl::DeadlineExceededError("deadline passed while reading the selected series");
+}
+
 absl::StatusOr<std::vector<SeriesSamples>> Querier::SelectSamples(
-    const std::vector<LabelMatcher>& matchers) const {
+    const std::vector<LabelMatcher>& matchers,
+    std::chrono::steady_clock::time_point deadline) const {
   absl::StatusOr<std::vector<std::unique_ptr<SeriesData>>> selected = Select(matchers);
   if (!selected.ok()) return selected.status();
   std::vector<SeriesSamples> out;
   out.reserve(selected->size());
   for (std::unique_ptr<SeriesData>& series : *selected) {
+    if (out.size() % kSeriesPerDeadlineCheck == 0 && std::chrono::steady_clock::now() > deadline) {
+      return DeadlineError();
+    }
     SeriesSamples s;
     AppendSeriesSamples(*series, kMinTime, kMaxTime, &s.samples);
     if (s.samples.empty()) continue;

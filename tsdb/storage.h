@@ -4,6 +4,7 @@
 #ifndef METRICS_ADAPTER_TSDB_STORAGE_H_
 #define METRICS_ADAPTER_TSDB_STORAGE_H_
 
+#include <chrono>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -87,6 +88,11 @@ struct SeriesSamples {
   std::vector<Sample> samples;  // ascending time
 };
 
+// Readers that take a deadline look at the clock once per this many series.
+inline constexpr size_t kSeriesPerDeadlineCheck = 64;
+// What they return when it has passed.
+absl::Status DeadlineError();
+
 // A consistent read view over [mint, maxt]: never shows half of a committed batch.
 class Querier {
  public:
@@ -98,9 +104,11 @@ class Querier {
   // What Select returns with every series' samples copied out, leaving out series without
   // samples. For readers that decode every sample anyway (the PromQL engine): an implementation
   // can decode straight from its own storage, in parallel, without the intermediate copy. The
-  // default goes through Select.
+  // default goes through Select. Fails with DeadlineExceeded, dropping what was decoded, once
+  // `deadline` has passed (looked at every few dozen series).
   virtual absl::StatusOr<std::vector<SeriesSamples>> SelectSamples(
-      const std::vector<LabelMatcher>& matchers) const;
+      const std::vector<LabelMatcher>& matchers,
+      std::chrono::steady_clock::time_point deadline) const;
   // Sorted label names of series matching all matchers (all series when none).
   virtual absl::StatusOr<std::vector<std::string>> LabelNames(
       const std::vector<LabelMatcher>& matchers) const = 0;

@@ -255,11 +255,14 @@ std::vector<Series> Evaluator::Select(const VectorSelector& vs, int64_t mint, in
   if (maxt < mint) return out;
   std::unique_ptr<tsdb::Querier> q = (*ctx_->querier)(mint, maxt);
   if (q == nullptr) ThrowExec("storage is not available");
-  // The storage decodes the series in parallel (tsdb::WorkerPool); the deadline is looked at
-  // once it is done.
-  absl::StatusOr<std::vector<tsdb::SeriesSamples>> sel = q->SelectSamples(vs.matchers);
-  if (!sel.ok()) Throw(sel.status());
-  ctx_->CheckDeadlineNow();
+  // The storage decodes the series in parallel (tsdb::WorkerPool) and gives up at the deadline,
+  // which is then reported as any other evaluation timeout.
+  absl::StatusOr<std::vector<tsdb::SeriesSamples>> sel =
+      q->SelectSamples(vs.matchers, ctx_->deadline);
+  if (!sel.ok()) {
+    if (absl::IsDeadlineExceeded(sel.status())) ctx_->CheckDeadlineNow();
+    Throw(sel.status());
+  }
   out.reserve(sel->size());
   for (tsdb::SeriesSamples& s : *sel) {
     Series series;

@@ -279,6 +279,24 @@ TEST_F(EngineTest, TimeoutIsDeadlineExceeded) {
   EXPECT_TRUE(absl::IsDeadlineExceeded(r.status())) << r.status();
 }
 
+TEST_F(EngineTest, TimeoutWhileReadingALargeSelection) {
+  // Reading 20,000 series of 10 samples each takes far more than a millisecond: the storage
+  // stops at the deadline, reported like any other evaluation timeout.
+  auto app = db_->NewAppender();
+  for (int i = 0; i < 20000; ++i) {
+    const tsdb::Labels l({{"__name__", "m"}, {"i", std::to_string(i)}});
+    for (int k = 0; k < 10; ++k) ASSERT_TRUE(app->Append(0, l, k * 1000, k).ok());
+  }
+  ASSERT_TRUE(app->Commit().ok());
+  EngineOptions o;
+  o.timeout_ms = 1;
+  auto r = MakeEngine(o).RangeQuery("count(m)", 0, 9000, 1000);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(absl::IsDeadlineExceeded(r.status())) << r.status();
+  EXPECT_EQ(r.status().message(), "query timed out in expression evaluation");
+  EXPECT_TRUE(MakeEngine().RangeQuery("count(m)", 0, 9000, 1000).ok());
+}
+
 TEST_F(EngineTest, ParseErrorsAreInvalidArgument) {
   Engine e = MakeEngine();
   auto r = e.InstantQuery("sum(", 0);

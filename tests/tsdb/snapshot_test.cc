@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <random>
@@ -21,6 +22,8 @@ namespace {
 
 using testing::Eq;
 using testing::TempDir;
+
+constexpr auto kNoDeadline = std::chrono::steady_clock::time_point::max();
 
 void ExpectSameBits(const std::vector<Sample>& got, const std::vector<Sample>& want) {
   ASSERT_EQ(got.size(), want.size());
@@ -238,8 +241,8 @@ TEST(SnapshotFastPathTest, SelectSamplesMatchesSelectThenDecode) {
                                                                {0, 0},
                                                                {int64_t{1} << 50, kMaxTime}}) {
     auto q = (*db)->NewQuerier(mint, maxt);
-    auto fused = q->SelectSamples({Eq("job", "j")});
-    auto generic = q->Querier::SelectSamples({Eq("job", "j")});
+    auto fused = q->SelectSamples({Eq("job", "j")}, kNoDeadline);
+    auto generic = q->Querier::SelectSamples({Eq("job", "j")}, kNoDeadline);
     ASSERT_TRUE(fused.ok()) << fused.status();
     ASSERT_TRUE(generic.ok()) << generic.status();
     ASSERT_EQ(fused->size(), generic->size()) << mint << ".." << maxt;
@@ -250,7 +253,14 @@ TEST(SnapshotFastPathTest, SelectSamplesMatchesSelectThenDecode) {
     }
   }
   auto q = (*db)->NewQuerier(kMinTime, kMaxTime);
-  EXPECT_EQ(q->SelectSamples({Eq("job", "")}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(q->SelectSamples({Eq("job", "")}, kNoDeadline).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // A deadline already past: nothing is decoded, both paths say why.
+  const auto past = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+  EXPECT_EQ(q->SelectSamples({Eq("job", "j")}, past).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(q->Querier::SelectSamples({Eq("job", "j")}, past).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
 }
 
 // Any other SeriesData goes through its iterator, and its labels are copied.
