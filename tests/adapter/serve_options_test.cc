@@ -31,20 +31,22 @@ TEST(ServeOptionsTest, Defaults) {
   EXPECT_EQ(o.listen_address, ":8080");
   EXPECT_EQ(o.secure_port, 6443);
   EXPECT_EQ(o.log_level, "info");
+  EXPECT_EQ(o.query_read_workers, -1);
 }
 
 TEST(ServeOptionsTest, ExplicitValues) {
   ServeOptions o;
-  ASSERT_TRUE(
-      ParseServe({"--storage-path=/d", "--retention", "15d", "--wal-fsync=always",
-                  "--http-listen-address=127.0.0.1:0", "--secure-port=0", "--log-level=debug"},
-                 &o)
-          .ok());
+  ASSERT_TRUE(ParseServe({"--storage-path=/d", "--retention", "15d", "--wal-fsync=always",
+                          "--http-listen-address=127.0.0.1:0", "--secure-port=0",
+                          "--log-level=debug", "--query-read-workers=0"},
+                         &o)
+                  .ok());
   EXPECT_EQ(o.storage_path, "/d");
   EXPECT_EQ(o.retention_ms, 15LL * 24 * 3600 * 1000);
   EXPECT_EQ(o.wal_fsync_interval_ms, 0);
   EXPECT_EQ(o.listen_address, "127.0.0.1:0");
   EXPECT_EQ(o.secure_port, 0);
+  EXPECT_EQ(o.query_read_workers, 0);
 }
 
 TEST(ServeOptionsTest, WalFsyncForms) {
@@ -74,6 +76,10 @@ TEST(ServeOptionsTest, InvalidValuesNameTheFlag) {
               HasSubstr("--storage-path must not be empty"));
   EXPECT_THAT(std::string(ParseServe({"--storage-path"}, &o).message()),
               HasSubstr("flag --storage-path needs a value"));
+  EXPECT_THAT(std::string(ParseServe({"--query-read-workers=-2"}, &o).message()),
+              HasSubstr("invalid value \"-2\" for --query-read-workers"));
+  EXPECT_THAT(std::string(ParseServe({"--query-read-workers=65"}, &o).message()),
+              HasSubstr("for --query-read-workers: must be -1 (automatic) or 0 to 64"));
 }
 
 TEST(ServeLogTest, FormatsLogfmtLines) {
