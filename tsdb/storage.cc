@@ -46,14 +46,16 @@ absl::StatusOr<std::vector<SeriesSamples>> Querier::SelectSamples(
   if (!selected.ok()) return selected.status();
   std::vector<SeriesSamples> out;
   out.reserve(selected->size());
-  for (std::unique_ptr<SeriesData>& series : *selected) {
-    if (out.size() % kSeriesPerDeadlineCheck == 0 && std::chrono::steady_clock::now() > deadline) {
+  for (size_t i = 0; i < selected->size(); ++i) {
+    // Counted by series read, not kept: a run of series without samples is checked too.
+    if (i % kSeriesPerDeadlineCheck == 0 && std::chrono::steady_clock::now() > deadline) {
       return DeadlineError();
     }
+    SeriesData& series = *(*selected)[i];
     SeriesSamples s;
-    AppendSeriesSamples(*series, kMinTime, kMaxTime, &s.samples);
+    AppendSeriesSamples(series, kMinTime, kMaxTime, &s.samples);
     if (s.samples.empty()) continue;
-    s.labels = TakeSeriesLabels(*series);
+    s.labels = TakeSeriesLabels(series);
     out.push_back(std::move(s));
   }
   return out;
