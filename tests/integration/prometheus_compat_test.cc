@@ -45,6 +45,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -501,80 +502,113 @@ std::string Compare(Answer ours, Answer theirs, bool ordered) {
   return "";
 }
 
+// Both servers are started once for the suite, on the same generated history.
 class PrometheusCompatTest : public ::testing::Test {
  protected:
+  static void SetUpTestSuite() {
+    if (testsupport::BinaryPath().empty() || !OnPath("promtool") || !OnPath("prometheus")) {
+      return;
+    }
+    dir_ = new fs::path(fs::path(::testing::TempDir()) /
+                        ("prometheus_compat_" + std::to_string(getpid())));
+    fs::remove_all(*dir_);
+    fs::create_directories(*dir_);
+    const fs::path data = *dir_ / "data.om";
+    {
+      std::ofstream f(data);
+      f << GenerateOpenMetrics();
+    }
+    const fs::path prom_dir = *dir_ / "prometheus";
+    const fs::path our_dir = *dir_ / "ours";
+    if (Run({"promtool", "tsdb", "create-blocks-from", "openmetrics", data.string(),
+             prom_dir.string()},
+            "promtool") != 0) {
+      setup_error_ = new std::string("promtool backfill failed: " + Log("promtool"));
+      return;
+    }
+    if (Run({testsupport::BinaryPath(), "import", "openmetrics", data.string(), "--storage-path",
+             our_dir.string()},
+            "import") != 0) {
+      setup_error_ = new std::string("import failed: " + Log("import"));
+      return;
+    }
+    const fs::path config = *dir_ / "prometheus.yml";
+    {
+      std::ofstream f(config);
+      f << "global:\n  scrape_interval: 1m\n  evaluation_interval: 1m\nscrape_configs: []\n";
+    }
+    prom_port_ = testsupport::FreePort();
+    prometheus_ = new testsupport::ChildProcess(
+        {"prometheus", "--config.file=" + config.string(),
+         "--storage.tsdb.path=" + prom_dir.string(),
+         "--web.listen-address=127.0.0.1:" + std::to_string(prom_port_),
+         "--storage.tsdb.retention.time=100y"},
+        (*dir_ / "prometheus.log").string());
+    our_port_ = testsupport::FreePort();
+    ours_ = new testsupport::ChildProcess(
+        {testsupport::BinaryPath(), "serve", "--storage-path", our_dir.string(),
+         "--http-listen-address", "127.0.0.1:" + std::to_string(our_port_), "--secure-port", "0"},
+        (*dir_ / "ours.log").string());
+    if (!WaitReady(prom_port_, std::chrono::seconds(90))) {
+      setup_error_ = new std::string("prometheus is not ready: " + Log("prometheus"));
+    } else if (!WaitReady(our_port_, std::chrono::seconds(90))) {
+      setup_error_ = new std::string("metrics-adapter is not ready: " + Log("ours"));
+    }
+  }
+  static void TearDownTestSuite() {
+    delete ours_;
+    delete prometheus_;
+    ours_ = prometheus_ = nullptr;
+    if (dir_ != nullptr && !failed_) fs::remove_all(*dir_);
+    delete dir_;
+    delete setup_error_;
+    dir_ = nullptr;
+    setup_error_ = nullptr;
+  }
   void SetUp() override {
     if (testsupport::BinaryPath().empty()) GTEST_SKIP() << "MA_BINARY is not set";
     if (!OnPath("promtool") || !OnPath("prometheus")) {
       GTEST_SKIP() << "promtool/prometheus not installed (scripts/install-deps.sh)";
     }
-    dir_ = fs::path(::testing::TempDir()) / ("prometheus_compat_" + std::to_string(getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    ASSERT_EQ(setup_error_, nullptr) << *setup_error_;
   }
   void TearDown() override {
-    ours_.reset();
-    prometheus_.reset();
-    if (!dir_.empty() && !HasFailure()) fs::remove_all(dir_);
+    if (HasFailure()) failed_ = true;
   }
 
   // Runs a command to completion, its output into dir_/name.log; returns the exit code.
-  int Run(const std::vector<std::string>& argv, const std::string& name) {
-    testsupport::ChildProcess child(argv, (dir_ / (name + ".log")).string());
+  static int Run(const std::vector<std::string>& argv, const std::string& name) {
+    testsupport::ChildProcess child(argv, (*dir_ / (name + ".log")).string());
     return child.Wait(std::chrono::seconds(120));
   }
 
-  std::string Log(const std::string& name) {
-    std::ifstream f(dir_ / (name + ".log"));
+  static std::string Log(const std::string& name) {
+    std::ifstream f(*dir_ / (name + ".log"));
     std::stringstream ss;
     ss << f.rdbuf();
     return ss.str().substr(0, 4000);
   }
 
-  fs::path dir_;
-  std::unique_ptr<testsupport::ChildProcess> prometheus_;
-  std::unique_ptr<testsupport::ChildProcess> ours_;
+  static fs::path* dir_;
+  static std::string* setup_error_;  // why the servers are not up, or null
+  static bool failed_;               // a test failed: keep dir_ for its logs
+  static int prom_port_;
+  static int our_port_;
+  static testsupport::ChildProcess* prometheus_;
+  static testsupport::ChildProcess* ours_;
 };
 
-TEST_F(PrometheusCompatTest, SameAnswersAsPrometheus) {
-  const fs::path data = dir_ / "data.om";
-  {
-    std::ofstream f(data);
-    f << GenerateOpenMetrics();
-  }
-  const fs::path prom_dir = dir_ / "prometheus";
-  const fs::path our_dir = dir_ / "ours";
-  ASSERT_EQ(Run({"promtool", "tsdb", "create-blocks-from", "openmetrics", data.string(),
-                 prom_dir.string()},
-                "promtool"),
-            0)
-      << Log("promtool");
-  ASSERT_EQ(Run({testsupport::BinaryPath(), "import", "openmetrics", data.string(),
-                 "--storage-path", our_dir.string()},
-                "import"),
-            0)
-      << Log("import");
+fs::path* PrometheusCompatTest::dir_ = nullptr;
+std::string* PrometheusCompatTest::setup_error_ = nullptr;
+bool PrometheusCompatTest::failed_ = false;
+int PrometheusCompatTest::prom_port_ = 0;
+int PrometheusCompatTest::our_port_ = 0;
+testsupport::ChildProcess* PrometheusCompatTest::prometheus_ = nullptr;
+testsupport::ChildProcess* PrometheusCompatTest::ours_ = nullptr;
 
-  const fs::path config = dir_ / "prometheus.yml";
-  {
-    std::ofstream f(config);
-    f << "global:\n  scrape_interval: 1m\n  evaluation_interval: 1m\nscrape_configs: []\n";
-  }
-  const int prom_port = testsupport::FreePort();
-  prometheus_ = std::make_unique<testsupport::ChildProcess>(
-      std::vector<std::string>{"prometheus", "--config.file=" + config.string(),
-                               "--storage.tsdb.path=" + prom_dir.string(),
-                               "--web.listen-address=127.0.0.1:" + std::to_string(prom_port),
-                               "--storage.tsdb.retention.time=100y"},
-      (dir_ / "prometheus.log").string());
-  const int our_port = testsupport::FreePort();
-  ours_ = std::make_unique<testsupport::ChildProcess>(
-      std::vector<std::string>{testsupport::BinaryPath(), "serve", "--storage-path",
-                               our_dir.string(), "--http-listen-address",
-                               "127.0.0.1:" + std::to_string(our_port), "--secure-port", "0"},
-      (dir_ / "ours.log").string());
-  ASSERT_TRUE(WaitReady(prom_port, std::chrono::seconds(90))) << Log("prometheus");
-  ASSERT_TRUE(WaitReady(our_port, std::chrono::seconds(90))) << Log("ours");
+TEST_F(PrometheusCompatTest, SameAnswersAsPrometheus) {
+  const int prom_port = prom_port_;
+  const int our_port = our_port_;
 
   // Both hold the same series.
   {
@@ -647,6 +681,114 @@ TEST_F(PrometheusCompatTest, SameAnswersAsPrometheus) {
               compared, with_data, errors, failed);
   // The comparison means something only if most answers hold data.
   EXPECT_GT(with_data, compared * 3 / 4);
+}
+
+// promtool as a client of both query APIs: `promtool query instant|range|series|labels`
+// must print the same thing whichever server it talks to. Values computed by arithmetic may
+// differ in their last digits between the engines, so those are compared through promtool's
+// JSON output with the tolerance of the test above; stored values (selectors, max, count) are
+// compared as printed.
+class PromtoolClient {
+ public:
+  explicit PromtoolClient(fs::path dir) : dir_(std::move(dir)) {}
+
+  // Runs `promtool query <subcommand> <server> <args...>` against 127.0.0.1:port.
+  testsupport::RunResult Query(int port, const std::string& subcommand,
+                               const std::vector<std::string>& args) const {
+    std::string command =
+        "promtool query " + subcommand + " http://127.0.0.1:" + std::to_string(port);
+    for (const std::string& a : args) command += " " + testsupport::ShellQuote(a);
+    return testsupport::RunShell(command, dir_.string());
+  }
+
+ private:
+  fs::path dir_;
+};
+
+// promtool's promql output with its lines sorted: the order of an instant vector is unspecified.
+std::string SortedLines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  std::sort(lines.begin(), lines.end());
+  std::string out;
+  for (const std::string& l : lines) out += l + "\n";
+  return out;
+}
+
+// promtool's JSON output of a query (the result array, or a scalar's pair) as an API answer.
+Answer ParsePromtoolJson(const std::string& result_type, const std::string& out) {
+  return Parse(HttpReply{200, R"({"status":"success","data":{"resultType":")" + result_type +
+                                  R"(","result":)" + out + "}}"});
+}
+
+TEST_F(PrometheusCompatTest, PromtoolQueriesBothServersAlike) {
+  const PromtoolClient promtool(*dir_);
+  int with_output = 0;
+  const auto both = [&](const std::vector<std::string>& args) {
+    const std::vector<std::string> rest(args.begin() + 1, args.end());
+    testsupport::RunResult ours = promtool.Query(our_port_, args.front(), rest);
+    testsupport::RunResult theirs = promtool.Query(prom_port_, args.front(), rest);
+    std::string what = "promtool query";
+    for (const std::string& a : args) what += " " + a;
+    EXPECT_EQ(ours.exit_code, theirs.exit_code)
+        << what << "\nours: " << ours.err << "\nprometheus: " << theirs.err;
+    if (!theirs.out.empty()) ++with_output;
+    return std::make_tuple(what, ours, theirs);
+  };
+  const auto same_text = [&](const std::vector<std::string>& args, bool sort) {
+    auto [what, ours, theirs] = both(args);
+    EXPECT_EQ(theirs.exit_code, 0) << what << ": " << theirs.err;
+    EXPECT_EQ(sort ? SortedLines(ours.out) : ours.out, sort ? SortedLines(theirs.out) : theirs.out)
+        << what;
+  };
+  const auto same_json = [&](const std::vector<std::string>& args, const std::string& type) {
+    auto [what, ours, theirs] = both(args);
+    EXPECT_EQ(theirs.exit_code, 0) << what << ": " << theirs.err;
+    const std::string diff =
+        Compare(ParsePromtoolJson(type, ours.out), ParsePromtoolJson(type, theirs.out), false);
+    EXPECT_EQ(diff, "") << what;
+  };
+  const auto same_error = [&](const std::vector<std::string>& args, const std::string& prefix) {
+    auto [what, ours, theirs] = both(args);
+    EXPECT_EQ(theirs.exit_code, 1) << what;
+    EXPECT_EQ(ours.err.rfind(prefix, 0), 0u) << what << "\nours: " << ours.err;
+    EXPECT_EQ(theirs.err.rfind(prefix, 0), 0u) << what << "\nprometheus: " << theirs.err;
+  };
+
+  // Stored values, printed by promtool.
+  same_text({"instant", "--time=" + At(31), "node_temperature_celsius{sensor=\"cpu\"}"}, true);
+  same_text({"instant", "--time=" + At(45), "weird_gauge"}, true);
+  same_text({"instant", "--time=" + At(45), "memory_bytes{instance=~\"i[12]\"}[2m]"}, false);
+  same_text({"instant", "--time=" + At(60), "count by (job) (up)"}, true);
+  same_text({"instant", "--time=" + At(60), "scalar(count(up))"}, false);
+  same_text({"range", "--start=" + At(26), "--end=" + At(50), "--step=90s", "up{instance=\"i3\"}"},
+            false);
+  same_text(
+      {"range", "--start=" + At(26), "--end=" + At(65), "--step=1m", "max by (job) (memory_bytes)"},
+      false);
+  // Computed values, compared within the tolerance.
+  same_json({"instant", "-o", "json", "--time=" + At(45),
+             "sum by (code) (rate(http_requests_total[5m]))"},
+            "vector");
+  same_json({"range", "-o", "json", "--start=" + At(27), "--end=" + At(50), "--step=90s",
+             "histogram_quantile(0.9, sum by (le) (rate(request_duration_seconds_bucket[5m])))"},
+            "matrix");
+  // Series and label lookups over the history's time range.
+  const std::string start = "--start=" + At(0), end = "--end=" + At(60);
+  same_text({"series", start, end, "--match=up", "--match=memory_bytes{instance=\"i1\"}"}, true);
+  same_text({"series", "-o", "json", start, end, "--match=weird_gauge{kind=~\"n.*\"}"}, false);
+  same_text({"labels", start, end, "instance"}, false);
+  same_text({"labels", start, end, "--match=up{job=\"node\"}", "instance"}, false);
+  same_text({"labels", "-o", "json", start, end, "__name__"}, false);
+  // Errors reach promtool with their type.
+  same_error({"instant", "--time=" + At(30), "sum("},
+             "query error: bad_data: invalid parameter \"query\": 1:5: parse error:");
+  same_error({"instant", "--time=" + At(30), "http_requests_total + on() up"},
+             "query error: execution:");
+  same_error({"range", "--start=" + At(0), "--end=" + At(60), "--step=100ms", "up"},
+             "query error: bad_data: exceeded maximum resolution of 11,000 points per timeseries");
+  EXPECT_GE(with_output, 14);
 }
 
 }  // namespace
