@@ -1353,7 +1353,9 @@ absl::StatusOr<Config> LoadConfigString(std::string_view yaml, std::string_view 
                                         std::string_view base_dir) {
   Loader loader(source_name, base_dir);
   try {
-    return loader.Load(yaml);
+    absl::StatusOr<Config> config = loader.Load(yaml);
+    if (config.ok()) config->text = std::string(yaml);
+    return config;
   } catch (const std::exception& e) {
     // yaml-cpp throws on misuse of nodes; every access above is type-checked first, so this is a
     // last line of defence that keeps exceptions inside the module.

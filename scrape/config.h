@@ -215,6 +215,7 @@ struct Config {
   // Recognised Prometheus keys that are ignored, e.g. "rule_files", "global.evaluation_interval".
   std::vector<std::string> ignored_fields;
   std::string source;  // the file name given to the loader
+  std::string text;    // the YAML it was loaded from
 };
 
 // Loads a configuration file. Errors name the file, line and key (InvalidArgument), or say why the

@@ -117,6 +117,7 @@ class DBImpl final : public DB {
   const Stats& stats() const override { return stats_; }
   int64_t MinTime() const override { return head_.MinTime(); }
   int64_t MaxTime() const override { return head_.MaxTime(); }
+  HeadCardinality Cardinality(size_t limit) const override { return head_.Cardinality(limit); }
 
  private:
   friend class HeadAppender;

@@ -15,9 +15,11 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "tsdb/env.h"
+#include "tsdb/index/postings.h"
 #include "tsdb/stats.h"
 #include "tsdb/storage.h"
 
@@ -38,6 +40,20 @@ struct DBOptions {
   bool disable_wal = false;
   // Receives human-readable notes about recovery (what a damaged WAL tail dropped, ...).
   std::function<void(std::string_view)> log = nullptr;
+};
+
+// What the head holds, for /api/v1/status/tsdb: its size and its largest label cardinalities
+// (each ranking largest first, as PostingsStats).
+struct HeadCardinality {
+  uint64_t series = 0;
+  uint64_t chunks = 0;
+  uint64_t label_pairs = 0;     // distinct name=value pairs
+  int64_t min_time = kMaxTime;  // kMaxTime/kMinTime when empty
+  int64_t max_time = kMinTime;
+  std::vector<PostingsStat> series_by_metric;      // __name__ values by series
+  std::vector<PostingsStat> values_by_label;       // label names by distinct values
+  std::vector<PostingsStat> value_bytes_by_label;  // label names by bytes of their values
+  std::vector<PostingsStat> series_by_pair;        // "name=value" by series
 };
 
 class DB {
@@ -64,6 +80,8 @@ class DB {
   // Newest and oldest sample timestamps in the head (kMinTime/kMaxTime when empty).
   virtual int64_t MinTime() const = 0;
   virtual int64_t MaxTime() const = 0;
+  // The head's size and its `limit` largest cardinalities of each kind.
+  virtual HeadCardinality Cardinality(size_t limit) const = 0;
 };
 
 }  // namespace tsdb

@@ -21,6 +21,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "tsdb/chunk/xor_chunk.h"
+#include "tsdb/db.h"
 #include "tsdb/index/postings.h"
 #include "tsdb/index/symbols.h"
 #include "tsdb/series_table.h"
@@ -121,6 +122,8 @@ class Head {
   size_t Truncate(int64_t cutoff);
 
   int64_t MinTime() const;
+  // DB::Cardinality.
+  HeadCardinality Cardinality(size_t limit) const;
   int64_t MaxTime() const { return max_time_.load(std::memory_order_relaxed); }
   SeriesRef LastRef() const;
   void SetNextRef(SeriesRef next);

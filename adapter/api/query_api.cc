@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "adapter/api/json.h"
 #include "adapter/api/params.h"
@@ -733,6 +734,56 @@ http::Response QueryApi::Flags(const http::Request& request) const {
   return Success(data);
 }
 
+namespace {
+
+// [{"name":"...","value":N},...]
+void AppendStatList(std::string_view field, const std::vector<tsdb::PostingsStat>& stats,
+                    std::string* out) {
+  out->push_back(',');
+  AppendJsonString(field, out);
+  out->append(":[");
+  for (size_t i = 0; i < stats.size(); ++i) {
+    if (i > 0) out->push_back(',');
+    out->append("{\"name\":");
+    AppendJsonString(stats[i].name, out);
+    absl::StrAppend(out, ",\"value\":", stats[i].count, "}");
+  }
+  out->push_back(']');
+}
+
+}  // namespace
+
+// The head is the whole database here, so these figures cover every stored series (in Prometheus
+// they cover the head block only).
+http::Response QueryApi::TsdbStatus(const http::Request& request) const {
+  if (auto r = CheckApiMethod(request, false)) return *r;
+  int limit = 10;
+  if (const std::string s = request.Get("limit"); !s.empty()) {
+    if (!absl::SimpleAtoi(s, &limit) || limit < 1)
+      return BadData("limit must be a positive number");
+  }
+  tsdb::DB* db = options_.db ? options_.db() : nullptr;
+  if (db == nullptr) return Unavailable();
+  const tsdb::HeadCardinality c = db->Cardinality(static_cast<size_t>(limit));
+  std::string data = absl::StrCat(
+      "{\"headStats\":{\"numSeries\":", c.series, ",\"numLabelPairs\":", c.label_pairs,
+      ",\"chunkCount\":", c.chunks, ",\"minTime\":", c.min_time, ",\"maxTime\":", c.max_time, "}");
+  AppendStatList("seriesCountByMetricName", c.series_by_metric, &data);
+  AppendStatList("labelValueCountByLabelName", c.values_by_label, &data);
+  AppendStatList("memoryInBytesByLabelName", c.value_bytes_by_label, &data);
+  AppendStatList("seriesCountByLabelValuePair", c.series_by_pair, &data);
+  data.push_back('}');
+  return Success(data);
+}
+
+http::Response QueryApi::ConfigStatus(const http::Request& request) const {
+  if (auto r = CheckApiMethod(request, false)) return *r;
+  std::string data = "{";
+  AppendField("yaml", options_.config_yaml ? options_.config_yaml() : "", true, &data);
+  data.push_back('}');
+  return Success(data);
+}
+
 http::Response QueryResultResponse(const promql::QueryResult& result, int64_t limit) {
   return QuerySuccess(result, limit);
 }
@@ -765,6 +816,8 @@ void RegisterQueryApi(http::Router* router, std::shared_ptr<const QueryApi> api)
   add("/api/v1/status/buildinfo", &QueryApi::BuildInfoHandler, false);
   add("/api/v1/status/runtimeinfo", &QueryApi::RuntimeInfo, false);
   add("/api/v1/status/flags", &QueryApi::Flags, false);
+  add("/api/v1/status/tsdb", &QueryApi::TsdbStatus, false);
+  add("/api/v1/status/config", &QueryApi::ConfigStatus, false);
 }
 
 }  // namespace api

@@ -12,6 +12,9 @@
 //   /api/v1/query_exemplars     POST  query, start, end (checked; no exemplars are stored: [])
 //   /api/v1/rules, /api/v1/alerts     type (checked); no rules run here: empty lists
 //   /api/v1/status/buildinfo, /api/v1/status/runtimeinfo, /api/v1/status/flags
+//   /api/v1/status/tsdb               limit: series count, chunk count, time range and the
+//                                     largest label cardinalities of the database
+//   /api/v1/status/config             the scrape configuration in effect, as loaded
 // HEAD is accepted wherever GET is; OPTIONS answers 204 (CORS preflight). A request with an
 // Origin header gets Prometheus' CORS headers (any origin is allowed, as Prometheus' default).
 //
@@ -112,6 +115,9 @@ struct QueryApiOptions {
   int64_t retention_ms = 0;
   // For /api/v1/status/flags: flag name (without "--") -> value in effect.
   std::map<std::string, std::string> flags;
+  // For /api/v1/status/config: the text of the scrape configuration in effect ("" when none).
+  // Called per request; must be thread-safe.
+  std::function<std::string()> config_yaml;
 };
 
 class QueryApi {
@@ -133,6 +139,8 @@ class QueryApi {
   http::Response BuildInfoHandler(const http::Request& request) const;
   http::Response RuntimeInfo(const http::Request& request) const;
   http::Response Flags(const http::Request& request) const;
+  http::Response TsdbStatus(const http::Request& request) const;
+  http::Response ConfigStatus(const http::Request& request) const;
 
   const QueryApiOptions& options() const { return options_; }
 

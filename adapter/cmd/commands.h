@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,10 @@ struct ServeContext {
   std::atomic<scrape::Manager*> scrape{nullptr};
   std::function<absl::Status()> reload;
   std::atomic<int> scrape_reload_successful{-1};
+  // The text of the scrape configuration in effect, for /api/v1/status/config ("" without
+  // --scrape-config); replaced by each successful reload.
+  std::mutex config_mu;
+  std::string config_text;  // guarded by config_mu
 
   // More self metrics for /metrics (the Kubernetes metrics APIs'); set before the router is
   // built, may be null.

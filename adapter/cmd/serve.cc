@@ -68,6 +68,10 @@ void AddQueryApiRoutes(http::Router* router, ServeContext* ctx) {
   options.start_time_ns = ctx->start_time_ns;
   options.retention_ms = ctx->retention_ms;
   options.flags = ctx->flags;
+  options.config_yaml = [ctx] {
+    std::lock_guard lock(ctx->config_mu);
+    return ctx->config_text;
+  };
   api::RegisterQueryApi(router, std::make_shared<api::QueryApi>(std::move(options)));
 }
 
@@ -244,6 +248,7 @@ int RunServe(const std::vector<std::string>& args) {
       [&ctx]() -> const scrape::MetadataStore* { return ctx.scrape.load(); });
   std::mutex reload_mu;  // SIGHUP and POST /-/reload, one at a time
   if (scrape_config) {
+    ctx.config_text = scrape_config->text;
     ctx.scrape_reload_successful.store(1);
     ctx.reload = [&ctx, &reload_mu, path = options.scrape_config]() -> absl::Status {
       std::lock_guard lock(reload_mu);
@@ -258,6 +263,10 @@ int RunServe(const std::vector<std::string>& args) {
         LogError("reloading the scrape configuration failed; the previous one stays in effect",
                  {{"file", path}, {"err", StatusText(st)}});
       } else {
+        {
+          std::lock_guard config_lock(ctx.config_mu);
+          ctx.config_text = loaded->text;
+        }
         LogInfo("scrape configuration reloaded",
                 {{"file", path}, {"jobs", std::to_string(loaded->scrape_configs.size())}});
       }

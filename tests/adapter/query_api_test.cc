@@ -27,6 +27,7 @@
 namespace api {
 namespace {
 
+using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
@@ -724,6 +725,45 @@ TEST_F(QueryApiTest, StatusEndpoints) {
         R"("GOGC":"","GODEBUG":"",)", R"("storageRetention":"15d"}})"}) {
     EXPECT_THAT(runtime.body, HasSubstr(field));
   }
+}
+
+TEST_F(QueryApiTest, TsdbStatusRanksCardinalities) {
+  // 8 series with one chunk each; ties rank by name.
+  EXPECT_EQ(Get("/api/v1/status/tsdb", {{"limit", "3"}}).body,
+            R"({"status":"success","data":{"headStats":{"numSeries":8,"numLabelPairs":14,)"
+            R"("chunkCount":8,"minTime":1700000000000,"maxTime":1700000060000},)"
+            R"("seriesCountByMetricName":[{"name":"special","value":3},{"name":"up","value":3},)"
+            R"({"name":"http_requests_total","value":1}],)"
+            R"("labelValueCountByLabelName":[{"name":"__name__","value":4},)"
+            R"({"name":"instance","value":3},{"name":"kind","value":3}],)"
+            R"("memoryInBytesByLabelName":[{"name":"__name__","value":31},)"
+            R"({"name":"kind","value":10},{"name":"text","value":8}],)"
+            R"("seriesCountByLabelValuePair":[{"name":"__name__=special","value":3},)"
+            R"({"name":"__name__=up","value":3},{"name":"job=api","value":3}]}})");
+  // The default limit is 10: 10 of the 14 pairs, the last with a count of 1 by name.
+  const std::string all = Get("/api/v1/status/tsdb").body;
+  EXPECT_THAT(all, HasSubstr(R"({"name":"odd","value":1}],"labelValueCountByLabelName")"));
+  EXPECT_THAT(all, HasSubstr(R"({"name":"code","value":3},{"name":"instance","value":3}],)"
+                             R"("seriesCountByLabelValuePair")"));
+  EXPECT_THAT(all, EndsWith(R"({"name":"instance=c","value":1},{"name":"job=db","value":1}]}})"));
+  for (const char* bad : {"0", "-1", "x", "1.5"}) {
+    ExpectError(Get("/api/v1/status/tsdb", {{"limit", bad}}), 400, "bad_data",
+                "limit must be a positive number");
+  }
+  EXPECT_EQ(Get("/api/v1/status/tsdb", {}, "POST").status, 405);
+}
+
+TEST_F(QueryApiTest, ConfigStatusShowsTheConfigurationText) {
+  EXPECT_EQ(Get("/api/v1/status/config").body, R"({"status":"success","data":{"yaml":""}})");
+  QueryApiOptions options = api_->options();
+  options.config_yaml = [] { return std::string("scrape_configs:\n- job_name: \"a<b\"\n"); };
+  http::Router router;
+  RegisterQueryApi(&router, std::make_shared<QueryApi>(std::move(options)));
+  http::Request req;
+  req.method = "GET";
+  req.path = "/api/v1/status/config";
+  EXPECT_EQ(router(req).body, R"({"status":"success","data":{"yaml":"scrape_configs:\n- )"
+                              R"(job_name: \"a\u003cb\"\n"}})");
 }
 
 TEST_F(QueryApiTest, UnavailableUntilStorageIsOpen) {

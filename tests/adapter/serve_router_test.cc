@@ -26,6 +26,7 @@ class StatsOnlyDB : public tsdb::DB {
   const tsdb::Stats& stats() const override { return stats_; }
   int64_t MinTime() const override { return tsdb::kMaxTime; }
   int64_t MaxTime() const override { return tsdb::kMinTime; }
+  tsdb::HeadCardinality Cardinality(size_t) const override { return {}; }
 
   tsdb::Stats stats_;
 };

@@ -43,6 +43,7 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testsupport::ChildProcess;
 using testsupport::UrlEncode;
 
@@ -115,6 +116,27 @@ class ScrapeIntegrationTest : public ::testing::Test {
   std::string binary_;
   std::string dir_;
 };
+
+// /api/v1/status/tsdb reduced to what two servers holding the same series agree on: the series
+// and label pair counts, and the counts of each ranking (the order of names with equal counts is
+// not specified).
+std::string TsdbStatusFigures(int port) {
+  const Reply r = Request(port, "GET", "/api/v1/status/tsdb");
+  if (r.status != 200) return "HTTP " + std::to_string(r.status) + ": " + r.body;
+  const json::value v = json::parse(r.body);
+  const json::object& data = v.at("data").as_object();
+  std::string out =
+      absl::StrCat("series ", data.at("headStats").at("numSeries").to_number<int64_t>(), ", pairs ",
+                   data.at("headStats").at("numLabelPairs").to_number<int64_t>());
+  for (const char* list : {"seriesCountByMetricName", "labelValueCountByLabelName",
+                           "memoryInBytesByLabelName", "seriesCountByLabelValuePair"}) {
+    absl::StrAppend(&out, "; ", list, ":");
+    for (const json::value& e : data.at(list).as_array()) {
+      absl::StrAppend(&out, " ", e.at("value").to_number<int64_t>());
+    }
+  }
+  return out;
+}
 
 TEST_F(ScrapeIntegrationTest, SameSeriesAndUpAsPrometheus) {
   if (!fs::exists(kNodeExporter) || !fs::exists(kPrometheus)) {
@@ -238,8 +260,15 @@ scrape_configs:
   std::optional<std::map<std::string, std::string>> their_up = UpOverApi(prom_port);
   ASSERT_TRUE(their_up.has_value());
 
+  const std::string their_tsdb = TsdbStatusFigures(prom_port);
+
   std::optional<std::set<std::string>> ours = SeriesOverApi(ma_port);
   std::optional<std::map<std::string, std::string>> our_up = UpOverApi(ma_port);
+  const std::string our_tsdb = TsdbStatusFigures(ma_port);
+  // Holding the same series, both report the same cardinalities.
+  if (ours == theirs) {
+    EXPECT_EQ(our_tsdb, their_tsdb);
+  }
   ASSERT_TRUE(serve->Signal(SIGTERM));
   ASSERT_EQ(serve->Wait(20s), 0) << ReadFile(dir_ + "/serve.log");
   if (!ours || !our_up) {
@@ -369,11 +398,20 @@ TEST_F(ScrapeIntegrationTest, TargetsMetadataAndReload) {
               HasSubstr("metrics_adapter_scrape_config_last_reload_successful 0\n"));
   EXPECT_EQ(active_jobs(), (std::set<std::string>{"one", "two"}));
   EXPECT_EQ(Request(port, "GET", "/-/reload").status, 405);
+  // /api/v1/status/config shows the configuration in effect, not the refused file.
+  const auto config_status = [&] {
+    const json::value v = json::parse(Request(port, "GET", "/api/v1/status/config").body);
+    return std::string(v.at("data").at("yaml").as_string());
+  };
+  EXPECT_THAT(config_status(), HasSubstr("job_name: two"));
+  EXPECT_THAT(config_status(), Not(HasSubstr("nonsense")));
 
   // A good one over POST, then another over SIGHUP.
   write_config(job("one"));
   EXPECT_EQ(Request(port, "POST", "/-/reload").status, 200);
   EXPECT_TRUE(wait_jobs({"one"}));
+  EXPECT_THAT(config_status(), HasSubstr("job_name: one"));
+  EXPECT_THAT(config_status(), Not(HasSubstr("job_name: two")));
   EXPECT_THAT(Request(port, "GET", "/metrics").body,
               HasSubstr("metrics_adapter_scrape_config_last_reload_successful 1\n"));
   write_config(job("one") + job("three"));

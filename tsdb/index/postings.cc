@@ -96,6 +96,66 @@ const MemPostings::Values* MemPostings::ValuesOf(std::string_view name) const {
   return n == index_.end() ? nullptr : &n->second;
 }
 
+namespace {
+
+// Keeps the `limit` largest of the stats pushed, for a ranking over many more candidates than
+// it shows.
+class TopStats {
+ public:
+  explicit TopStats(size_t limit) : limit_(limit) {}
+  void Push(std::string_view name, uint64_t count) {
+    if (limit_ == 0) return;
+    if (heap_.size() == limit_ && !Before(count, name, heap_.front())) return;
+    if (heap_.size() == limit_) {
+      std::pop_heap(heap_.begin(), heap_.end(), Ranks);
+      heap_.pop_back();
+    }
+    heap_.push_back(PostingsStat{std::string(name), count});
+    std::push_heap(heap_.begin(), heap_.end(), Ranks);
+  }
+  std::vector<PostingsStat> Take() {
+    std::sort_heap(heap_.begin(), heap_.end(), Ranks);
+    return std::move(heap_);
+  }
+
+ private:
+  static bool Before(uint64_t count, std::string_view name, const PostingsStat& b) {
+    return count != b.count ? count > b.count : name < b.name;
+  }
+  // A heap under this order has the lowest-ranked entry on top; sort_heap puts the best first.
+  static bool Ranks(const PostingsStat& a, const PostingsStat& b) {
+    return Before(a.count, a.name, b);
+  }
+
+  size_t limit_;
+  std::vector<PostingsStat> heap_;
+};
+
+}  // namespace
+
+PostingsStats MemPostings::Stats(std::string_view metric_label, size_t limit) const {
+  TopStats metrics(limit), labels(limit), bytes(limit), pairs(limit);
+  PostingsStats out;
+  std::string pair;
+  for (const auto& [name, values] : index_) {
+    labels.Push(name, values.size());
+    out.label_pairs += values.size();
+    uint64_t size = 0;
+    for (const auto& [value, refs] : values) {
+      if (name == metric_label) metrics.Push(value, refs.size());
+      pair.assign(name).append("=").append(value);
+      pairs.Push(pair, refs.size());
+      size += value.size();
+    }
+    bytes.Push(name, size);
+  }
+  out.series_by_metric = metrics.Take();
+  out.values_by_label = labels.Take();
+  out.value_bytes_by_label = bytes.Take();
+  out.series_by_pair = pairs.Take();
+  return out;
+}
+
 void MemPostings::ForEachName(const std::function<void(std::string_view)>& fn) const {
   for (const auto& [name, values] : index_) fn(name);
 }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -24,6 +25,25 @@ PostingsList Subtract(const PostingsList& a, const PostingsList& b);
 
 // The in-memory inverted index: label name -> label value -> postings. The strings are owned by the
 // caller (interned) and must outlive the index. Not thread-safe: the head guards it.
+// One line of a PostingsStats ranking.
+struct PostingsStat {
+  std::string name;
+  uint64_t count = 0;
+
+  friend bool operator==(const PostingsStat&, const PostingsStat&) = default;
+};
+
+// The index's largest cardinalities, each ranking by count, largest first (ties by name), at most
+// `limit` entries. Value bytes count each distinct value once, as the symbol table stores it
+// (and as Prometheus 2.42 reports memoryInBytesByLabelName).
+struct PostingsStats {
+  std::vector<PostingsStat> series_by_metric;      // values of the metric label, by series
+  std::vector<PostingsStat> values_by_label;       // label names, by number of distinct values
+  std::vector<PostingsStat> value_bytes_by_label;  // label names, by bytes of their values
+  std::vector<PostingsStat> series_by_pair;        // "name=value", by series
+  uint64_t label_pairs = 0;                        // distinct name=value pairs
+};
+
 class MemPostings {
  public:
   using Values = absl::btree_map<std::string_view, PostingsList>;
@@ -41,6 +61,8 @@ class MemPostings {
   const Values* ValuesOf(std::string_view name) const;
   // Calls fn for every label name (unsorted).
   void ForEachName(const std::function<void(std::string_view)>& fn) const;
+  // The rankings of PostingsStats; metric_label names the label whose values are metrics.
+  PostingsStats Stats(std::string_view metric_label, size_t limit) const;
 
  private:
   absl::flat_hash_map<std::string_view, Values> index_;
