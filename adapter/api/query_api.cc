@@ -667,6 +667,15 @@ http::Response QueryApi::QueryExemplars(const http::Request& request) const {
   return Success("[]");
 }
 
+http::Response QueryApi::FormatQuery(const http::Request& request) const {
+  if (auto r = CheckApiMethod(request, true)) return *r;
+  absl::StatusOr<std::unique_ptr<promql::Expr>> expr = promql::ParseExpr(request.Get("query"));
+  if (!expr.ok()) return InvalidParam("query", expr.status());
+  std::string data;
+  AppendJsonString(promql::Prettify(**expr), &data);
+  return Success(data);
+}
+
 // No recording or alerting rules are evaluated here: empty lists, in Prometheus' shapes, so
 // dashboards and alerting views that ask every Prometheus data source for them work unchanged.
 http::Response QueryApi::Rules(const http::Request& request) const {
@@ -806,6 +815,7 @@ void RegisterQueryApi(http::Router* router, std::shared_ptr<const QueryApi> api)
   };
   add("/api/v1/query", &QueryApi::Query, false);
   add("/api/v1/query_range", &QueryApi::QueryRange, false);
+  add("/api/v1/format_query", &QueryApi::FormatQuery, false);
   add("/api/v1/series", &QueryApi::Series, false);
   add("/api/v1/labels", &QueryApi::LabelNames, false);
   add("/api/v1/label/", &QueryApi::LabelValues, true);

@@ -5,6 +5,7 @@
 // Endpoints (GET; those marked POST also take an application/x-www-form-urlencoded body):
 //   /api/v1/query               POST  query, time, timeout, limit, lookback_delta
 //   /api/v1/query_range         POST  query, start, end, step, timeout, limit, lookback_delta
+//   /api/v1/format_query        POST  query: the expression formatted as Prometheus formats it
 //   /api/v1/series              POST  match[] (repeated, required), start, end, limit
 //   /api/v1/labels              POST  match[], start, end, limit
 //   /api/v1/label/<name>/values       match[], start, end, limit
@@ -128,6 +129,7 @@ class QueryApi {
   // at any path; Register() puts them at Prometheus' paths.
   http::Response Query(const http::Request& request) const;
   http::Response QueryRange(const http::Request& request) const;
+  http::Response FormatQuery(const http::Request& request) const;
   http::Response Series(const http::Request& request) const;
   http::Response LabelNames(const http::Request& request) const;
   // request.path must be /api/v1/label/<name>/values; anything else under /api/v1/label/ is 404.

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -571,6 +572,66 @@ std::string ToString(const DurationExpr& d) {
   return s;
 }
 
+namespace {
+
+// The operator of a binary expression with its modifiers: "+", "> bool", "* on (a) group_left (b)".
+std::string BinaryOperatorText(const BinaryExpr& b) {
+  const std::string_view op = BinaryOpName(b.op);
+  std::string out(op);
+  if (b.return_bool) out += " bool";
+  if (b.matching.has_value()) {
+    const VectorMatching& m = *b.matching;
+    const bool grouped =
+        m.card == MatchCardinality::kManyToOne || m.card == MatchCardinality::kOneToMany;
+    if (m.on || !m.matching_labels.empty() || grouped) {
+      absl::StrAppend(&out, m.on ? " on (" : " ignoring (", FormatLabelList(m.matching_labels),
+                      ")");
+      if (grouped) {
+        absl::StrAppend(&out,
+                        m.card == MatchCardinality::kManyToOne ? " group_left (" : " group_right (",
+                        FormatLabelList(m.include), ")");
+      }
+    }
+    if (m.fill_lhs.has_value() && m.fill_rhs.has_value() && m.fill_both_written) {
+      absl::StrAppend(&out, " fill(", FormatGoFloat(*m.fill_lhs), ")");
+    } else {
+      if (m.fill_lhs.has_value()) {
+        absl::StrAppend(&out, " fill_left(", FormatGoFloat(*m.fill_lhs), ")");
+      }
+      if (m.fill_rhs.has_value()) {
+        absl::StrAppend(&out, " fill_right(", FormatGoFloat(*m.fill_rhs), ")");
+      }
+    }
+  }
+  return out;
+}
+
+// An aggregation up to its opening parenthesis: "sum", "sum by (job) ", "topk without (a) ".
+std::string AggregatePrefix(const AggregateExpr& a) {
+  std::string out(AggregateOpName(a.op));
+  if (a.without) {
+    absl::StrAppend(&out, " without (", FormatLabelList(a.grouping), ") ");
+  } else if (!a.grouping.empty()) {
+    absl::StrAppend(&out, " by (", FormatLabelList(a.grouping), ") ");
+  }
+  return out;
+}
+
+// What follows a subquery's expression: "[1h:5m] @ 100.000 offset 1m".
+std::string SubquerySuffix(const SubqueryExpr& sq) {
+  const std::string range = sq.range_expr ? ToString(*sq.range_expr) : FormatDuration(sq.range_ms);
+  std::string step;
+  if (sq.step_expr) {
+    step = ToString(*sq.step_expr);
+  } else if (sq.step_ms != 0) {
+    step = FormatDuration(sq.step_ms);
+  }
+  return absl::StrCat("[", range, ":", step, "]", AtString(sq.timestamp_ms, sq.at),
+                      OffsetString(sq.original_offset_ms, sq.offset_expr.get()));
+}
+
+}  // namespace
+
 std::string ToString(const Expr& expr) {
   switch (expr.kind()) {
     case ExprKind::kNumberLiteral: {
@@ -597,17 +658,7 @@ std::string ToString(const Expr& expr) {
     }
     case ExprKind::kSubquery: {
       const auto& sq = expr.As<SubqueryExpr>();
-      const std::string range =
-          sq.range_expr ? ToString(*sq.range_expr) : FormatDuration(sq.range_ms);
-      std::string step;
-      if (sq.step_expr) {
-        step = ToString(*sq.step_expr);
-      } else if (sq.step_ms != 0) {
-        step = FormatDuration(sq.step_ms);
-      }
-      return absl::StrCat(ToString(*sq.expr), "[", range, ":", step, "]",
-                          AtString(sq.timestamp_ms, sq.at),
-                          OffsetString(sq.original_offset_ms, sq.offset_expr.get()));
+      return ToString(*sq.expr) + SubquerySuffix(sq);
     }
     case ExprKind::kParen:
       return "(" + ToString(*expr.As<ParenExpr>().expr) + ")";
@@ -617,48 +668,14 @@ std::string ToString(const Expr& expr) {
     }
     case ExprKind::kBinary: {
       const auto& b = expr.As<BinaryExpr>();
-      const std::string_view op = BinaryOpName(b.op);
-      std::string mods;
-      if (b.return_bool) mods += " bool";
-      if (b.matching.has_value()) {
-        const VectorMatching& m = *b.matching;
-        const bool grouped =
-            m.card == MatchCardinality::kManyToOne || m.card == MatchCardinality::kOneToMany;
-        if (m.on || !m.matching_labels.empty() || grouped) {
-          absl::StrAppend(&mods, m.on ? " on (" : " ignoring (", FormatLabelList(m.matching_labels),
-                          ")");
-          if (grouped) {
-            absl::StrAppend(
-                &mods, m.card == MatchCardinality::kManyToOne ? " group_left (" : " group_right (",
-                FormatLabelList(m.include), ")");
-          }
-        }
-        if (m.fill_lhs.has_value() && m.fill_rhs.has_value() && m.fill_both_written) {
-          absl::StrAppend(&mods, " fill(", FormatGoFloat(*m.fill_lhs), ")");
-        } else {
-          if (m.fill_lhs.has_value()) {
-            absl::StrAppend(&mods, " fill_left(", FormatGoFloat(*m.fill_lhs), ")");
-          }
-          if (m.fill_rhs.has_value()) {
-            absl::StrAppend(&mods, " fill_right(", FormatGoFloat(*m.fill_rhs), ")");
-          }
-        }
-      }
       std::string lhs = ToString(*b.lhs);
       // "+Inf ^ x" would parse back as +(Inf ^ x).
       if (b.op == BinaryOp::kPow && lhs == "+Inf") lhs = "Inf";
-      return absl::StrCat(lhs, " ", absl::string_view(op.data(), op.size()), mods, " ",
-                          ToString(*b.rhs));
+      return absl::StrCat(lhs, " ", BinaryOperatorText(b), " ", ToString(*b.rhs));
     }
     case ExprKind::kAggregate: {
       const auto& a = expr.As<AggregateExpr>();
-      const std::string_view name = AggregateOpName(a.op);
-      std::string out(name);
-      if (a.without) {
-        absl::StrAppend(&out, " without (", FormatLabelList(a.grouping), ") ");
-      } else if (!a.grouping.empty()) {
-        absl::StrAppend(&out, " by (", FormatLabelList(a.grouping), ") ");
-      }
+      std::string out = AggregatePrefix(a);
       out += "(";
       if (a.param) absl::StrAppend(&out, ToString(*a.param), ", ");
       absl::StrAppend(&out, ToString(*a.expr), ")");
@@ -677,6 +694,74 @@ std::string ToString(const Expr& expr) {
   }
   return "";
 }
+
+// Prometheus' prettier (its Node.Pretty): an expression whose one-line form is longer than
+// kMaxLineChars is split over lines, its operands indented by two spaces per level; shorter ones
+// stay on one line. The quirks are Prometheus' own: the length test ignores the indent, and a
+// subquery that fits is not indented.
+namespace {
+
+constexpr size_t kMaxLineChars = 100;
+
+std::string Indent(int level) { return std::string(static_cast<size_t>(level) * 2, ' '); }
+
+std::string PrettyAt(const Expr& expr, int level) {
+  const std::string line = ToString(expr);
+  const bool split = line.size() > kMaxLineChars;
+  switch (expr.kind()) {
+    case ExprKind::kStepInvariant:
+      return PrettyAt(*expr.As<StepInvariantExpr>().expr, level);
+    case ExprKind::kSubquery: {
+      if (!split) return line;
+      const auto& sq = expr.As<SubqueryExpr>();
+      return PrettyAt(*sq.expr, level) + SubquerySuffix(sq);
+    }
+    case ExprKind::kUnary: {
+      const auto& u = expr.As<UnaryExpr>();
+      std::string child = PrettyAt(*u.expr, level);
+      child = std::string(absl::StripAsciiWhitespace(child));
+      return absl::StrCat(Indent(level), u.op == UnaryOp::kMinus ? "-" : "+", child);
+    }
+    default:
+      break;
+  }
+  if (!split) return Indent(level) + line;
+  switch (expr.kind()) {
+    case ExprKind::kParen:
+      return absl::StrCat(Indent(level), "(\n", PrettyAt(*expr.As<ParenExpr>().expr, level + 1),
+                          "\n", Indent(level), ")");
+    case ExprKind::kBinary: {
+      const auto& b = expr.As<BinaryExpr>();
+      std::string lhs = PrettyAt(*b.lhs, level + 1);
+      // As in ToString: "+Inf ^ x" would parse back as +(Inf ^ x).
+      if (b.op == BinaryOp::kPow && lhs == Indent(level + 1) + "+Inf")
+        lhs = Indent(level + 1) + "Inf";
+      return absl::StrCat(lhs, "\n", Indent(level), BinaryOperatorText(b), "\n",
+                          PrettyAt(*b.rhs, level + 1));
+    }
+    case ExprKind::kAggregate: {
+      const auto& a = expr.As<AggregateExpr>();
+      std::string out = absl::StrCat(Indent(level), AggregatePrefix(a), "(\n");
+      if (a.param) absl::StrAppend(&out, PrettyAt(*a.param, level + 1), ",\n");
+      absl::StrAppend(&out, PrettyAt(*a.expr, level + 1), "\n", Indent(level), ")");
+      return out;
+    }
+    case ExprKind::kCall: {
+      const auto& c = expr.As<CallExpr>();
+      std::vector<std::string> args;
+      for (const auto& a : c.args) args.push_back(PrettyAt(*a, level + 1));
+      const std::string_view name = c.func ? c.func->name : std::string_view("unknown");
+      return absl::StrCat(Indent(level), absl::string_view(name.data(), name.size()), "(\n",
+                          absl::StrJoin(args, ",\n"), "\n", Indent(level), ")");
+    }
+    default:  // selectors and literals are never split
+      return Indent(level) + line;
+  }
+}
+
+}  // namespace
+
+std::string Prettify(const Expr& expr) { return PrettyAt(expr, 0); }
 
 // ---- Traversal ----
 

@@ -374,6 +374,10 @@ struct StepInvariantExpr final : Expr {
 // b`. The text parses back to an equal tree (positions aside).
 std::string ToString(const Expr& expr);
 std::string ToString(const DurationExpr& expr);
+// The expression formatted over several lines as Prometheus' /api/v1/format_query does: one line
+// while its text fits 100 characters, otherwise operands and arguments on lines of their own,
+// indented two spaces per level.
+std::string Prettify(const Expr& expr);
 // Prometheus' duration text: "1h30m", "500ms", "0s"; negative values get a leading '-'.
 std::string FormatDuration(int64_t ms);
 

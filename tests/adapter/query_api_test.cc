@@ -766,6 +766,17 @@ TEST_F(QueryApiTest, ConfigStatusShowsTheConfigurationText) {
                               R"(job_name: \"a\u003cb\"\n"}})");
 }
 
+TEST_F(QueryApiTest, FormatQuery) {
+  EXPECT_EQ(
+      Get("/api/v1/format_query", {{"query", "sum(rate(x{b=\"1\",a=~\"2\"}[5m]))by(job)"}}).body,
+      R"json({"status":"success","data":"sum by (job) (rate(x{a=~\"2\",b=\"1\"}[5m]))"})json");
+  EXPECT_EQ(Get("/api/v1/format_query", {{"query", "1 < bool 2"}}, "POST").body,
+            R"({"status":"success","data":"1 \u003c bool 2"})");
+  ExpectError(Get("/api/v1/format_query", {{"query", "sum("}}), 400, "bad_data",
+              "invalid parameter \"query\": 1:5: parse error: unclosed left parenthesis");
+  EXPECT_EQ(Get("/api/v1/format_query", {{"query", "up"}}, "DELETE").status, 405);
+}
+
 TEST_F(QueryApiTest, UnavailableUntilStorageIsOpen) {
   QueryApiOptions options;
   options.db = [] { return nullptr; };

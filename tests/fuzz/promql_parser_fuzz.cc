@@ -46,6 +46,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::abort();
     }
     Check(promql::ToString(**again) == printed);
+    // The multi-line form of /api/v1/format_query parses back to the same expression too.
+    const std::string pretty = promql::Prettify(e);
+    auto pretty_again = promql::ParseExpr(pretty);
+    if (!pretty_again.ok() || promql::ToString(**pretty_again) != printed) {
+      std::fprintf(stderr, "prettified form does not parse back: %s -> %s\n",
+                   std::string(input).c_str(), pretty.c_str());
+      std::abort();
+    }
     auto copy = e.Clone();
     Check(promql::ToString(*copy) == printed);
     promql::Inspect(e, [&](const promql::Expr& n, const std::vector<const promql::Expr*>&) {

@@ -791,4 +791,50 @@ TEST_F(PrometheusCompatTest, PromtoolQueriesBothServersAlike) {
   EXPECT_GE(with_output, 14);
 }
 
+// /api/v1/format_query: the same text from both for every query above, and for longer ones that
+// the formatter splits over lines.
+TEST_F(PrometheusCompatTest, FormatQueryAsPrometheus) {
+  std::vector<std::string> exprs;
+  for (const Query& q : Queries()) exprs.push_back(q.expr);
+  for (const std::string& q : ErrorQueries()) exprs.push_back(q);
+  for (const char* q : {
+           "sum by (job, instance) (rate(http_requests_total{job=\"api-server\",code=~\"5..\","
+           "method!=\"GET\"}[5m])) / sum by (job, instance) (rate(http_requests_total{job=\"api-"
+           "server\"}[5m]))",
+           "histogram_quantile(0.99, sum by (le, job) (rate(http_request_duration_seconds_bucket{"
+           "job=\"api-server\",handler=\"/api/v1/query\"}[5m])))",
+           "-sum(rate(some_really_long_metric_name_for_testing_purposes_total{label_one=\"value "
+           "one\",label_two=\"value two\"}[5m]))",
+           "max_over_time(sum by (namespace) (rate(container_cpu_usage_seconds_total{namespace="
+           "\"kube-system\",container!=\"\"}[5m]))[1h:1m])",
+           "(sum by (job) (rate(http_requests_total{job=\"api-server\",code=~\"5..\"}[5m])) > bool "
+           "0.5) * on (job) group_left (team) max by (job, team) (team_info{team!=\"\"})",
+           "sum(max_over_time(rate(some_really_long_metric_name_for_testing_purposes_total{label_"
+           "one=\"value one\"}[5m])[1h:1m] offset -5m))",
+           "((((sum by (job) (rate(http_requests_total{job=\"api-server\",code=~\"5..\"}[5m] @ "
+           "start())))))) > 0",
+           "a_very_long_metric_name_number_one ignoring (instance, job) group_right (extra_label) "
+           "a_very_long_metric_name_number_two + 1",
+           "count(count by (a) (metric_one{long_label=\"long value number one\"}) or count by (a) "
+           "(metric_two{long_label=\"long value two\"}))",
+           "1 + 2 * 3 ^ 4 ^ 5 % 6 - -7 == bool 8 and 9 or 10 unless 11 atan2 12",
+           "sum(rate(x[5m])) # a comment long enough to push the whole line past the one hundred "
+           "character limit",
+       }) {
+    exprs.push_back(q);
+  }
+  int multi_line = 0;
+  for (const std::string& q : exprs) {
+    const std::string target = "/api/v1/format_query?query=" + UrlEncode(q);
+    const HttpReply a = GetAnswer(our_port_, target);
+    const HttpReply b = GetAnswer(prom_port_, target);
+    EXPECT_EQ(a.status, b.status) << q << "\nours: " << a.body << "\nprometheus: " << b.body;
+    if (b.status != 200) continue;
+    const json::value ours = json::parse(a.body), theirs = json::parse(b.body);
+    EXPECT_EQ(json::serialize(ours.at("data")), json::serialize(theirs.at("data"))) << q;
+    if (theirs.at("data").as_string().find('\n') != std::string::npos) ++multi_line;
+  }
+  EXPECT_GE(multi_line, 6);
+}
+
 }  // namespace

@@ -1189,5 +1189,33 @@ TEST(PromqlParserUpstreamSelection, StableFloatEvalsExist) {
   EXPECT_EQ(listed, 884);
 }
 
+// Expected texts as Prometheus 2.42's /api/v1/format_query returns them for the same input.
+TEST(PromqlPrettify, SplitsWhatDoesNotFitOneHundredCharacters) {
+  EXPECT_EQ(Prettify(*MustParse("sum(rate(x[5m]))  /  2")), "sum(rate(x[5m])) / 2");
+  EXPECT_EQ(
+      Prettify(*MustParse(
+          "-(sum by (job) (rate(http_requests_total{job=\"api-server\",code=~\"5..\"}[5m])) / "
+          "sum by (job) (rate(http_requests_total[5m])))")),
+      "-(\n"
+      "    sum by (job) (rate(http_requests_total{code=~\"5..\",job=\"api-server\"}[5m]))\n"
+      "  /\n"
+      "    sum by (job) (rate(http_requests_total[5m]))\n"
+      ")");
+  EXPECT_EQ(Prettify(*MustParse("topk(5, sum by (a_long_label_name, another_long_label_name) "
+                                "(some_metric_with_a_long_name_total{x=\"y\"}))")),
+            "topk(\n  5,\n  sum by (a_long_label_name, another_long_label_name) "
+            "(some_metric_with_a_long_name_total{x=\"y\"})\n)");
+  EXPECT_EQ(Prettify(*MustParse("label_join(up{job=\"api-server-with-a-long-name\",instance="
+                                "\"some-instance-name:8080\"}, \"foo\", \",\", \"l1\", \"l2\", "
+                                "\"l3\")")),
+            "label_join(\n  up{instance=\"some-instance-name:8080\",job=\"api-server-with-a-long-"
+            "name\"},\n  \"foo\",\n  \",\",\n  \"l1\",\n  \"l2\",\n  \"l3\"\n)");
+  // A subquery that fits is not indented, as in Prometheus.
+  EXPECT_EQ(Prettify(*MustParse("max_over_time(rate(some_really_long_metric_name_for_testing_"
+                                "purposes_total{label_one=\"value one\"}[5m])[1h:1m])")),
+            "max_over_time(\nrate(some_really_long_metric_name_for_testing_purposes_total{label_"
+            "one=\"value one\"}[5m])[1h:1m]\n)");
+}
+
 }  // namespace
 }  // namespace promql
