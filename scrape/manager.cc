@@ -472,7 +472,7 @@ TargetsSnapshot Manager::Targets() const {
     auto it = pools_.find(job);
     if (it == pools_.end()) continue;
     for (const auto& loop : it->second->loops) {
-      out.active.push_back(ActiveTargetInfo{job, loop->target(), loop->status()});
+      out.active.push_back(ActiveTargetInfo{job, loop->target(), loop->status(), loop->metadata()});
     }
     for (const tsdb::Labels& d : it->second->dropped) {
       out.dropped.push_back(DroppedTargetInfo{job, d});

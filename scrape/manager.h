@@ -85,6 +85,7 @@ struct ActiveTargetInfo {
   std::string scrape_pool;
   Target target;
   TargetStatus status;
+  std::shared_ptr<const TargetMetadata> metadata;  // what its scrapes announced (never null)
 };
 
 struct DroppedTargetInfo {

@@ -9,10 +9,15 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "adapter/api/json.h"
+#include "promql/parser/parser.h"
 #include "tsdb/duration.h"
+#include "tsdb/matcher.h"
 
 namespace api {
 
@@ -101,6 +106,73 @@ http::Response TargetsHandler(const TargetsSource& source, const http::Request& 
   return http::Response::Json(std::move(body));
 }
 
+http::Response TargetMetadataHandler(const TargetsSource& source, const http::Request& request) {
+  if (auto denied = http::CheckMethod(request, {"GET", "HEAD"})) return *denied;
+  const auto bad_data = [](std::string_view message) {
+    std::string body = R"({"status":"error","errorType":"bad_data","error":)";
+    AppendJsonString(message, &body);
+    body += '}';
+    http::Response r = http::Response::Json(std::move(body));
+    r.status = 400;
+    return r;
+  };
+  int64_t limit = -1;
+  if (const std::string s = request.Get("limit"); !s.empty() && !absl::SimpleAtoi(s, &limit)) {
+    return bad_data("limit must be a number");
+  }
+  std::vector<tsdb::LabelMatcher> matchers;
+  const std::string match_target = request.Get("match_target");
+  if (!match_target.empty()) {
+    absl::StatusOr<std::vector<tsdb::LabelMatcher>> parsed =
+        promql::ParseMetricSelector(match_target);
+    if (!parsed.ok()) {
+      return bad_data(absl::StrCat("invalid parameter \"match_target\": ",
+                                   std::string(parsed.status().message())));
+    }
+    matchers = *std::move(parsed);
+  }
+  const std::string metric = request.Get("metric");
+
+  scrape::TargetsSnapshot snapshot;
+  if (source) snapshot = source();
+  std::stable_sort(snapshot.active.begin(), snapshot.active.end(),
+                   [](const auto& a, const auto& b) { return a.scrape_pool < b.scrape_pool; });
+  std::string body = R"({"status":"success","data":[)";
+  int64_t entries = 0;
+  const auto append = [&](const scrape::ActiveTargetInfo& t, const std::string* family,
+                          const scrape::MetricMetadata& m) {
+    if (entries++ > 0) body += ',';
+    body += "{\"target\":";
+    AppendLabelsObject(t.target.public_labels, &body);
+    if (family != nullptr) {
+      body += ",\"metric\":";
+      AppendJsonString(*family, &body);
+    }
+    body += ",\"type\":";
+    AppendJsonString(scrape::textparse::MetricTypeName(m.type), &body);
+    body += ",\"help\":";
+    AppendJsonString(m.help, &body);
+    body += ",\"unit\":";
+    AppendJsonString(m.unit, &body);
+    body += '}';
+  };
+  for (const scrape::ActiveTargetInfo& t : snapshot.active) {
+    if (limit >= 0 && entries >= limit) break;
+    const bool selected = std::all_of(matchers.begin(), matchers.end(), [&](const auto& m) {
+      return m.Matches(t.target.public_labels.Get(m.name()));
+    });
+    if (!selected || t.metadata == nullptr) continue;
+    const std::map<std::string, scrape::MetricMetadata> table = t.metadata->Snapshot();
+    if (metric.empty()) {
+      for (const auto& [family, m] : table) append(t, &family, m);
+    } else if (auto it = table.find(metric); it != table.end()) {
+      append(t, nullptr, it->second);
+    }
+  }
+  body += "]}";
+  return http::Response::Json(std::move(body));
+}
+
 namespace {
 
 class ScrapeMetadataSource final : public MetadataSource {
@@ -135,9 +207,13 @@ std::shared_ptr<const MetadataSource> NewScrapeMetadataSource(
 }
 
 void RegisterTargetsApi(http::Router* router, TargetsSource source) {
-  router->Handle("/api/v1/targets", [source = std::move(source)](const http::Request& request) {
+  router->Handle("/api/v1/targets", [source](const http::Request& request) {
     return TargetsHandler(source, request);
   });
+  router->Handle("/api/v1/targets/metadata",
+                 [source = std::move(source)](const http::Request& request) {
+                   return TargetMetadataHandler(source, request);
+                 });
 }
 
 }  // namespace api

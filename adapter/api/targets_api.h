@@ -33,7 +33,16 @@ using TargetsSource = std::function<scrape::TargetsSnapshot()>;
 // The handler of /api/v1/targets (GET and HEAD).
 http::Response TargetsHandler(const TargetsSource& source, const http::Request& request);
 
-// Registers /api/v1/targets on router.
+// GET /api/v1/targets/metadata: the metadata each active target announced, in Prometheus' shape:
+//   {"status":"success","data":[{"target":{"instance":"...","job":"..."},"metric":"up",
+//     "type":"gauge","help":"...","unit":""}, ...]}
+// Parameters: match_target (a series selector over the targets' labels), metric (only that family;
+// the "metric" field is then left out, as Prometheus does), limit (Prometheus' rule: checked before
+// each target, whose entries are then all added). Targets in /api/v1/targets order, each target's
+// families by name.
+http::Response TargetMetadataHandler(const TargetsSource& source, const http::Request& request);
+
+// Registers /api/v1/targets and /api/v1/targets/metadata on router.
 void RegisterTargetsApi(http::Router* router, TargetsSource source);
 
 // /api/v1/metadata from the scraper: the metadata of every target, read through store() at each

@@ -2,7 +2,9 @@
 #include "adapter/api/targets_api.h"
 
 #include <map>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -124,6 +126,75 @@ TEST(TargetsApiTest, MetadataSourceFromTheScraper) {
   EXPECT_TRUE(source->ListMetadata("other").empty());
   auto none = NewScrapeMetadataSource([]() -> const scrape::MetadataStore* { return nullptr; });
   EXPECT_TRUE(none->ListMetadata("").empty());
+}
+
+// Two targets with metadata: node (announced node_load1 and up) and app (announced up).
+scrape::TargetsSnapshot SnapshotWithMetadata() {
+  scrape::TargetsSnapshot s = Snapshot();
+  auto node = std::make_shared<scrape::TargetMetadata>();
+  node->BeginScrape();
+  node->SetType("up", scrape::textparse::MetricType::kGauge);
+  node->SetHelp("up", "Whether \"up\".");
+  node->SetType("node_load1", scrape::textparse::MetricType::kGauge);
+  node->SetUnit("node_load1", "load");
+  node->EndScrape();
+  auto app = std::make_shared<scrape::TargetMetadata>();
+  app->BeginScrape();
+  app->SetType("up", scrape::textparse::MetricType::kCounter);
+  app->EndScrape();
+  s.active[0].metadata = node;
+  s.active[1].metadata = app;
+  s.active[1].target.public_labels = tsdb::Labels({{"instance", "a:1"}, {"job", "app"}});
+  return s;
+}
+
+http::Request MetadataRequest(const std::vector<std::pair<std::string, std::string>>& params) {
+  http::Request r;
+  r.method = "GET";
+  r.path = "/api/v1/targets/metadata";
+  for (const auto& p : params) r.params.push_back(p);
+  return r;
+}
+
+TEST(TargetsApiTest, TargetMetadataInPrometheusShape) {
+  // Pools by name (app before node), each target's families by name.
+  EXPECT_EQ(TargetMetadataHandler(SnapshotWithMetadata, MetadataRequest({})).body,
+            R"({"status":"success","data":[)"
+            R"({"target":{"instance":"a:1","job":"app"},"metric":"up","type":"counter",)"
+            R"("help":"","unit":""},)"
+            R"({"target":{"instance":"h:9100","job":"node"},"metric":"node_load1","type":"gauge",)"
+            R"("help":"","unit":"load"},)"
+            R"({"target":{"instance":"h:9100","job":"node"},"metric":"up","type":"gauge",)"
+            R"("help":"Whether \"up\".","unit":""}]})");
+  // One family: the "metric" field is left out.
+  EXPECT_EQ(
+      TargetMetadataHandler(SnapshotWithMetadata, MetadataRequest({{"metric", "node_load1"}})).body,
+      R"({"status":"success","data":[{"target":{"instance":"h:9100","job":"node"},)"
+      R"("type":"gauge","help":"","unit":"load"}]})");
+  // match_target selects targets by their labels.
+  EXPECT_THAT(TargetMetadataHandler(SnapshotWithMetadata,
+                                    MetadataRequest({{"match_target", "{job=~\"no.*\"}"}}))
+                  .body,
+              Not(HasSubstr("\"app\"")));
+  // The limit is checked before each target, whose entries then all go in.
+  const std::string one =
+      TargetMetadataHandler(SnapshotWithMetadata, MetadataRequest({{"limit", "1"}})).body;
+  EXPECT_THAT(one, HasSubstr("\"job\":\"app\""));
+  EXPECT_THAT(one, Not(HasSubstr("\"job\":\"node\"")));
+  EXPECT_EQ(TargetMetadataHandler(SnapshotWithMetadata, MetadataRequest({{"limit", "0"}})).body,
+            R"({"status":"success","data":[]})");
+  // Bad parameters.
+  http::Response bad =
+      TargetMetadataHandler(SnapshotWithMetadata, MetadataRequest({{"limit", "x"}}));
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.body,
+            R"({"status":"error","errorType":"bad_data","error":"limit must be a number"})");
+  bad = TargetMetadataHandler(SnapshotWithMetadata, MetadataRequest({{"match_target", "{job="}}));
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_THAT(bad.body,
+              HasSubstr(R"("error":"invalid parameter \"match_target\": 1:6: parse error)"));
+  EXPECT_EQ(TargetMetadataHandler(nullptr, MetadataRequest({})).body,
+            R"({"status":"success","data":[]})");
 }
 
 }  // namespace

@@ -138,6 +138,30 @@ std::string TsdbStatusFigures(int port) {
   return out;
 }
 
+// /api/v1/targets/metadata as a set of entries (target labels, family, type, help, unit): the
+// order of targets and families is not specified.
+std::multiset<std::string> TargetMetadataEntries(int port, const std::string& metric) {
+  std::multiset<std::string> out;
+  const Reply r = Request(port, "GET",
+                          "/api/v1/targets/metadata" + (metric.empty() ? "" : "?metric=" + metric));
+  if (r.status != 200) {
+    out.insert("HTTP " + std::to_string(r.status) + ": " + r.body);
+    return out;
+  }
+  const json::value v = json::parse(r.body);
+  if (!v.is_object() || !v.at("data").is_array()) {
+    out.insert("unexpected answer: " + r.body.substr(0, 300));
+    return out;
+  }
+  for (const json::value& e : v.at("data").as_array()) {
+    out.insert(json::serialize(e.at("target")) + " " +
+               (e.as_object().contains("metric") ? json::serialize(e.at("metric")) : "-") + " " +
+               json::serialize(e.at("type")) + " " + json::serialize(e.at("help")) + " " +
+               json::serialize(e.at("unit")));
+  }
+  return out;
+}
+
 TEST_F(ScrapeIntegrationTest, SameSeriesAndUpAsPrometheus) {
   if (!fs::exists(kNodeExporter) || !fs::exists(kPrometheus)) {
     GTEST_SKIP() << "prometheus or prometheus-node-exporter is not installed";
@@ -261,10 +285,17 @@ scrape_configs:
   ASSERT_TRUE(their_up.has_value());
 
   const std::string their_tsdb = TsdbStatusFigures(prom_port);
+  const std::multiset<std::string> their_metadata = TargetMetadataEntries(prom_port, "");
+  const std::multiset<std::string> their_load = TargetMetadataEntries(prom_port, "node_load1");
 
   std::optional<std::set<std::string>> ours = SeriesOverApi(ma_port);
   std::optional<std::map<std::string, std::string>> our_up = UpOverApi(ma_port);
   const std::string our_tsdb = TsdbStatusFigures(ma_port);
+  // The metadata the live target announced, per target, as Prometheus keeps it.
+  EXPECT_EQ(TargetMetadataEntries(ma_port, ""), their_metadata);
+  EXPECT_EQ(TargetMetadataEntries(ma_port, "node_load1"), their_load);
+  EXPECT_GT(their_metadata.size(), 50u);
+  EXPECT_EQ(their_load.size(), 1u);
   // Holding the same series, both report the same cardinalities.
   if (ours == theirs) {
     EXPECT_EQ(our_tsdb, their_tsdb);
