@@ -799,6 +799,8 @@ http::Response QueryResultResponse(const promql::QueryResult& result, int64_t li
 
 http::Response QueryErrorResponse(const absl::Status& status) { return EngineError(status); }
 
+http::Response BadDataResponse(std::string_view message) { return BadData(message); }
+
 void RegisterQueryApi(http::Router* router, std::shared_ptr<const QueryApi> api) {
   using Method = http::Response (QueryApi::*)(const http::Request&) const;
   const auto add = [&](std::string path, Method method, bool prefix) {

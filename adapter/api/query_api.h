@@ -162,6 +162,8 @@ void RegisterQueryApi(http::Router* router, std::shared_ptr<const QueryApi> api)
 http::Response QueryResultResponse(const promql::QueryResult& result, int64_t limit = 0);
 // The response to a failed query, by the status code as described above.
 http::Response QueryErrorResponse(const absl::Status& status);
+// The response to a malformed parameter: bad_data, HTTP 400, with message as the error.
+http::Response BadDataResponse(std::string_view message);
 
 }  // namespace api
 

@@ -108,17 +108,9 @@ http::Response TargetsHandler(const TargetsSource& source, const http::Request& 
 
 http::Response TargetMetadataHandler(const TargetsSource& source, const http::Request& request) {
   if (auto denied = http::CheckMethod(request, {"GET", "HEAD"})) return *denied;
-  const auto bad_data = [](std::string_view message) {
-    std::string body = R"({"status":"error","errorType":"bad_data","error":)";
-    AppendJsonString(message, &body);
-    body += '}';
-    http::Response r = http::Response::Json(std::move(body));
-    r.status = 400;
-    return r;
-  };
   int64_t limit = -1;
   if (const std::string s = request.Get("limit"); !s.empty() && !absl::SimpleAtoi(s, &limit)) {
-    return bad_data("limit must be a number");
+    return BadDataResponse("limit must be a number");
   }
   std::vector<tsdb::LabelMatcher> matchers;
   const std::string match_target = request.Get("match_target");
@@ -126,8 +118,8 @@ http::Response TargetMetadataHandler(const TargetsSource& source, const http::Re
     absl::StatusOr<std::vector<tsdb::LabelMatcher>> parsed =
         promql::ParseMetricSelector(match_target);
     if (!parsed.ok()) {
-      return bad_data(absl::StrCat("invalid parameter \"match_target\": ",
-                                   std::string(parsed.status().message())));
+      return BadDataResponse(absl::StrCat("invalid parameter \"match_target\": ",
+                                          std::string(parsed.status().message())));
     }
     matchers = *std::move(parsed);
   }
