@@ -706,7 +706,7 @@ constexpr size_t kMaxLineChars = 100;
 std::string Indent(int level) { return std::string(static_cast<size_t>(level) * 2, ' '); }
 
 std::string PrettyAt(const Expr& expr, int level) {
-  const std::string line = ToString(expr);
+  std::string line = ToString(expr);
   const bool split = line.size() > kMaxLineChars;
   switch (expr.kind()) {
     case ExprKind::kStepInvariant:
