@@ -80,6 +80,11 @@ class HeadQuerier final : public Querier {
     if (absl::Status s = CheckSelective(matchers); !s.ok()) return s;
     return head_->SelectSamples(matchers, mint_, maxt_, deadline);
   }
+  absl::StatusOr<std::vector<Labels>> SelectLabels(
+      const std::vector<LabelMatcher>& matchers) const override {
+    if (absl::Status s = CheckSelective(matchers); !s.ok()) return s;
+    return head_->SelectLabels(matchers, mint_, maxt_);
+  }
   absl::StatusOr<std::vector<std::string>> LabelNames(
       const std::vector<LabelMatcher>& matchers) const override {
     return head_->LabelNames(matchers, mint_, maxt_);

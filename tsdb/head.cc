@@ -653,6 +653,16 @@ absl::StatusOr<std::vector<SeriesSamples>> Head::SelectSamples(
   return out;
 }
 
+std::vector<Labels> Head::SelectLabels(const std::vector<LabelMatcher>& matchers, int64_t mint,
+                                       int64_t maxt) const {
+  std::shared_lock lock(mu_);
+  const std::vector<const MemSeries*> selected = SelectSortedLocked(matchers, mint, maxt);
+  std::vector<Labels> out;
+  out.reserve(selected.size());
+  for (const MemSeries* s : selected) out.push_back(s->ToLabels());
+  return out;
+}
+
 std::vector<const MemSeries*> Head::SelectSortedLocked(const std::vector<LabelMatcher>& matchers,
                                                        int64_t mint, int64_t maxt) const {
   std::vector<const MemSeries*> selected;

@@ -102,6 +102,9 @@ class Head {
   // Read side.
   std::vector<std::unique_ptr<SeriesData>> Select(const std::vector<LabelMatcher>& matchers,
                                                   int64_t mint, int64_t maxt) const;
+  // Select's label sets without the chunks (Querier::SelectLabels).
+  std::vector<Labels> SelectLabels(const std::vector<LabelMatcher>& matchers, int64_t mint,
+                                   int64_t maxt) const;
   // Select's series with their samples in [mint, maxt] decoded (Querier::SelectSamples), leaving
   // out series without any. Decodes under the shared lock, on the read workers.
   absl::StatusOr<std::vector<SeriesSamples>> SelectSamples(

@@ -39,6 +39,16 @@ absl::Status DeadlineError() {
   return absl::DeadlineExceededError("deadline passed while reading the selected series");
 }
 
+absl::StatusOr<std::vector<Labels>> Querier::SelectLabels(
+    const std::vector<LabelMatcher>& matchers) const {
+  absl::StatusOr<std::vector<std::unique_ptr<SeriesData>>> selected = Select(matchers);
+  if (!selected.ok()) return selected.status();
+  std::vector<Labels> out;
+  out.reserve(selected->size());
+  for (const std::unique_ptr<SeriesData>& s : *selected) out.push_back(s->labels());
+  return out;
+}
+
 absl::StatusOr<std::vector<SeriesSamples>> Querier::SelectSamples(
     const std::vector<LabelMatcher>& matchers,
     std::chrono::steady_clock::time_point deadline) const {

@@ -109,6 +109,10 @@ class Querier {
   virtual absl::StatusOr<std::vector<SeriesSamples>> SelectSamples(
       const std::vector<LabelMatcher>& matchers,
       std::chrono::steady_clock::time_point deadline) const;
+  // The label sets of the series Select would return, in the same order, without their samples
+  // (for /api/v1/series and other listings). The default goes through Select.
+  virtual absl::StatusOr<std::vector<Labels>> SelectLabels(
+      const std::vector<LabelMatcher>& matchers) const;
   // Sorted label names of series matching all matchers (all series when none).
   virtual absl::StatusOr<std::vector<std::string>> LabelNames(
       const std::vector<LabelMatcher>& matchers) const = 0;

@@ -575,11 +575,10 @@ http::Response QueryApi::Series(const http::Request& request) const {
   if (querier == nullptr) return Unavailable();
   std::vector<tsdb::Labels> series;
   for (const std::vector<tsdb::LabelMatcher>& matchers : *sets) {
-    absl::StatusOr<std::vector<std::unique_ptr<tsdb::SeriesData>>> selected =
-        querier->Select(matchers);
+    absl::StatusOr<std::vector<tsdb::Labels>> selected = querier->SelectLabels(matchers);
     if (!selected.ok())
       return ErrorResponse(ErrorType::kExecution, std::string(selected.status().message()));
-    for (const std::unique_ptr<tsdb::SeriesData>& s : *selected) series.push_back(s->labels());
+    for (tsdb::Labels& s : *selected) series.push_back(std::move(s));
   }
   if (sets->size() > 1) {
     std::sort(series.begin(), series.end());

@@ -251,8 +251,16 @@ TEST(SnapshotFastPathTest, SelectSamplesMatchesSelectThenDecode) {
       EXPECT_FALSE((*fused)[k].samples.empty());
       ExpectSameBits((*fused)[k].samples, (*generic)[k].samples);
     }
+    // The label listing names the series Select returns, in its order, without copying chunks.
+    auto labels = q->SelectLabels({Eq("job", "j")});
+    auto via_select = q->Querier::SelectLabels({Eq("job", "j")});
+    ASSERT_TRUE(labels.ok()) << labels.status();
+    ASSERT_TRUE(via_select.ok()) << via_select.status();
+    EXPECT_EQ(*labels, *via_select) << mint << ".." << maxt;
+    EXPECT_GE(labels->size(), fused->size());
   }
   auto q = (*db)->NewQuerier(kMinTime, kMaxTime);
+  EXPECT_EQ(q->SelectLabels({Eq("job", "")}).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(q->SelectSamples({Eq("job", "")}, kNoDeadline).status().code(),
             absl::StatusCode::kInvalidArgument);
   // A deadline already past: nothing is decoded, both paths say why.
