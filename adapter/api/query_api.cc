@@ -692,6 +692,12 @@ http::Response QueryApi::Alerts(const http::Request& request) const {
   return Success("{\"alerts\":[]}");
 }
 
+// No alerts are sent anywhere: no Alertmanagers, as from a Prometheus without alerting config.
+http::Response QueryApi::Alertmanagers(const http::Request& request) const {
+  if (auto r = CheckApiMethod(request, false)) return *r;
+  return Success(R"({"activeAlertmanagers":[],"droppedAlertmanagers":[]})");
+}
+
 http::Response QueryApi::BuildInfoHandler(const http::Request& request) const {
   if (auto r = CheckApiMethod(request, false)) return *r;
   const BuildInfo& b = options_.build;
@@ -824,6 +830,7 @@ void RegisterQueryApi(http::Router* router, std::shared_ptr<const QueryApi> api)
   add("/api/v1/query_exemplars", &QueryApi::QueryExemplars, false);
   add("/api/v1/rules", &QueryApi::Rules, false);
   add("/api/v1/alerts", &QueryApi::Alerts, false);
+  add("/api/v1/alertmanagers", &QueryApi::Alertmanagers, false);
   add("/api/v1/status/buildinfo", &QueryApi::BuildInfoHandler, false);
   add("/api/v1/status/runtimeinfo", &QueryApi::RuntimeInfo, false);
   add("/api/v1/status/flags", &QueryApi::Flags, false);

@@ -12,6 +12,7 @@
 //   /api/v1/metadata                  metric, limit, limit_per_metric (from a MetadataSource)
 //   /api/v1/query_exemplars     POST  query, start, end (checked; no exemplars are stored: [])
 //   /api/v1/rules, /api/v1/alerts     type (checked); no rules run here: empty lists
+//   /api/v1/alertmanagers             none: empty lists
 //   /api/v1/status/buildinfo, /api/v1/status/runtimeinfo, /api/v1/status/flags
 //   /api/v1/status/tsdb               limit: series count, chunk count, time range and the
 //                                     largest label cardinalities of the database
@@ -138,6 +139,7 @@ class QueryApi {
   http::Response QueryExemplars(const http::Request& request) const;
   http::Response Rules(const http::Request& request) const;
   http::Response Alerts(const http::Request& request) const;
+  http::Response Alertmanagers(const http::Request& request) const;
   http::Response BuildInfoHandler(const http::Request& request) const;
   http::Response RuntimeInfo(const http::Request& request) const;
   http::Response Flags(const http::Request& request) const;

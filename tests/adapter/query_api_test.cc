@@ -671,6 +671,9 @@ TEST_F(QueryApiTest, RulesAndAlertsAreEmptyLists) {
   EXPECT_EQ(Get("/api/v1/alerts").body, R"({"status":"success","data":{"alerts":[]}})");
   EXPECT_EQ(Get("/api/v1/rules", {}, "POST").status, 405);
   EXPECT_EQ(Get("/api/v1/alerts", {}, "POST").status, 405);
+  // The shape of Prometheus 2.42 without alerting configuration.
+  EXPECT_EQ(Get("/api/v1/alertmanagers").body,
+            R"({"status":"success","data":{"activeAlertmanagers":[],"droppedAlertmanagers":[]}})");
 }
 
 TEST_F(QueryApiTest, MetadataWithoutSourceIsEmpty) {

@@ -124,6 +124,7 @@ std::string TsdbStatusFigures(int port) {
   const Reply r = Request(port, "GET", "/api/v1/status/tsdb");
   if (r.status != 200) return "HTTP " + std::to_string(r.status) + ": " + r.body;
   const json::value v = json::parse(r.body);
+  if (!v.is_object() || !v.at("data").is_object()) return "unexpected answer: " + r.body;
   const json::object& data = v.at("data").as_object();
   std::string out =
       absl::StrCat("series ", data.at("headStats").at("numSeries").to_number<int64_t>(), ", pairs ",
