@@ -241,6 +241,14 @@ absl::Status DBImpl::LoadCheckpoint(int segment) {
 }
 
 absl::Status DBImpl::ReplayWal(int first_segment) {
+  WalReplayProgress* progress = opts_.replay_progress;
+  if (progress != nullptr) {
+    absl::StatusOr<std::vector<int>> segments = ListWalSegments(opts_.env, wal_dir_);
+    const int last = segments.ok() && !segments->empty() ? segments->back() : first_segment;
+    progress->min.store(first_segment);
+    progress->max.store(std::max(first_segment, last));
+    progress->current.store(first_segment);
+  }
   WalReader reader = WalReader::ForDir(opts_.env, wal_dir_, first_segment);
   // A record that passed its checksum but does not decode was written by a broken build; it is
   // skipped rather than refusing to start.
@@ -249,8 +257,12 @@ absl::Status DBImpl::ReplayWal(int first_segment) {
       [&](const absl::Status& bad, const RecordPosition& pos) {
         Log(absl::StrCat("wal ", pos.ToString(), ": skipped undecodable record: ", bad.message()));
         return absl::OkStatus();
+      },
+      [progress](int segment) {
+        if (progress != nullptr) progress->current.store(segment);
       })
       .IgnoreError();  // the reader's own status is looked at below
+  if (progress != nullptr) progress->current.store(progress->max.load());
   if (!reader.status().ok() && !reader.corrupt()) return reader.status();
   if (reader.corrupt()) {
     stats_.wal_corruptions.fetch_add(1, std::memory_order_relaxed);

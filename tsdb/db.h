@@ -22,6 +22,7 @@
 #include "tsdb/index/postings.h"
 #include "tsdb/stats.h"
 #include "tsdb/storage.h"
+#include "tsdb/wal_replay_progress.h"
 
 namespace tsdb {
 
@@ -40,6 +41,8 @@ struct DBOptions {
   bool disable_wal = false;
   // Receives human-readable notes about recovery (what a damaged WAL tail dropped, ...).
   std::function<void(std::string_view)> log = nullptr;
+  // Updated while the WAL is replayed; null: not reported. Must outlive Open.
+  WalReplayProgress* replay_progress = nullptr;
 };
 
 // What the head holds, for /api/v1/status/tsdb: its size and its largest label cardinalities

@@ -146,7 +146,8 @@ std::string RecordPosition::ToString() const {
 
 absl::Status ReplayRecords(
     WalReader* reader, Head* head, bool allow_chunks,
-    const std::function<absl::Status(const absl::Status&, const RecordPosition&)>& on_bad_record) {
+    const std::function<absl::Status(const absl::Status&, const RecordPosition&)>& on_bad_record,
+    const std::function<void(int segment)>& on_segment) {
   RecordQueue queue;
   std::thread producer([&] {
     std::string_view payload;
@@ -159,7 +160,12 @@ absl::Status ReplayRecords(
     queue.Finish();
   });
   absl::Status result;
+  int segment = -1;
   while (std::unique_ptr<DecodedRecord> r = queue.Pop()) {
+    if (on_segment && r->position.segment != segment) {
+      segment = r->position.segment;
+      on_segment(segment);
+    }
     absl::Status st = r->status.ok() ? Apply(*r, head) : r->status;
     if (!st.ok()) st = on_bad_record(st, r->position);
     queue.GiveBack(std::move(r));

@@ -25,10 +25,12 @@ struct RecordPosition {
 // allow_chunks (checkpoints). A record that passes its checksum but does not decode (or refers to
 // an unknown series) is handed to on_bad_record, whose non-OK return stops the replay with that
 // status. Returns the reader's own final status (OK, or why it stopped) otherwise; the caller
-// inspects reader->corrupt() etc. afterwards.
+// inspects reader->corrupt() etc. afterwards. on_segment, when set, is called with the segment of
+// the first record applied from each segment.
 absl::Status ReplayRecords(
     WalReader* reader, Head* head, bool allow_chunks,
-    const std::function<absl::Status(const absl::Status&, const RecordPosition&)>& on_bad_record);
+    const std::function<absl::Status(const absl::Status&, const RecordPosition&)>& on_bad_record,
+    const std::function<void(int segment)>& on_segment = nullptr);
 
 }  // namespace tsdb
 

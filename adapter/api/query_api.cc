@@ -798,6 +798,14 @@ http::Response QueryApi::ConfigStatus(const http::Request& request) const {
   return Success(data);
 }
 
+http::Response QueryApi::WalReplayStatus(const http::Request& request) const {
+  if (auto r = CheckApiMethod(request, false)) return *r;
+  const tsdb::WalReplayProgress* p = options_.wal_replay;
+  return Success(absl::StrCat("{\"min\":", p ? p->min.load() : 0,
+                              ",\"max\":", p ? p->max.load() : 0,
+                              ",\"current\":", p ? p->current.load() : 0, "}"));
+}
+
 http::Response QueryResultResponse(const promql::QueryResult& result, int64_t limit) {
   return QuerySuccess(result, limit);
 }
@@ -836,6 +844,7 @@ void RegisterQueryApi(http::Router* router, std::shared_ptr<const QueryApi> api)
   add("/api/v1/status/flags", &QueryApi::Flags, false);
   add("/api/v1/status/tsdb", &QueryApi::TsdbStatus, false);
   add("/api/v1/status/config", &QueryApi::ConfigStatus, false);
+  add("/api/v1/status/walreplay", &QueryApi::WalReplayStatus, false);
 }
 
 }  // namespace api

@@ -17,6 +17,8 @@
 //   /api/v1/status/tsdb               limit: series count, chunk count, time range and the
 //                                     largest label cardinalities of the database
 //   /api/v1/status/config             the scrape configuration in effect, as loaded
+//   /api/v1/status/walreplay          WAL replay progress (first, last and current segment),
+//                                     also while the storage is still opening
 // HEAD is accepted wherever GET is; OPTIONS answers 204 (CORS preflight). A request with an
 // Origin header gets Prometheus' CORS headers (any origin is allowed, as Prometheus' default).
 //
@@ -60,7 +62,8 @@
 
 namespace tsdb {
 class DB;
-}
+struct WalReplayProgress;
+}  // namespace tsdb
 
 namespace api {
 
@@ -117,6 +120,8 @@ struct QueryApiOptions {
   int64_t retention_ms = 0;
   // For /api/v1/status/flags: flag name (without "--") -> value in effect.
   std::map<std::string, std::string> flags;
+  // For /api/v1/status/walreplay, readable while the storage opens; null: all zero.
+  const tsdb::WalReplayProgress* wal_replay = nullptr;
   // For /api/v1/status/config: the text of the scrape configuration in effect ("" when none).
   // Called per request; must be thread-safe.
   std::function<std::string()> config_yaml;
@@ -145,6 +150,7 @@ class QueryApi {
   http::Response Flags(const http::Request& request) const;
   http::Response TsdbStatus(const http::Request& request) const;
   http::Response ConfigStatus(const http::Request& request) const;
+  http::Response WalReplayStatus(const http::Request& request) const;
 
   const QueryApiOptions& options() const { return options_; }
 

@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "adapter/http/server.h"
 #include "promql/engine.h"
+#include "tsdb/wal_replay_progress.h"
 
 // The build may set the version with -DMETRICS_ADAPTER_VERSION="\"x.y.z\"".
 #ifndef METRICS_ADAPTER_VERSION
@@ -79,6 +80,8 @@ struct ServeContext {
   std::atomic<scrape::Manager*> scrape{nullptr};
   std::function<absl::Status()> reload;
   std::atomic<int> scrape_reload_successful{-1};
+  // Progress of the WAL replay while the storage opens (/api/v1/status/walreplay).
+  tsdb::WalReplayProgress wal_replay;
   // The text of the scrape configuration in effect, for /api/v1/status/config ("" without
   // --scrape-config); replaced by each successful reload.
   std::mutex config_mu;

@@ -68,6 +68,7 @@ void AddQueryApiRoutes(http::Router* router, ServeContext* ctx) {
   options.start_time_ns = ctx->start_time_ns;
   options.retention_ms = ctx->retention_ms;
   options.flags = ctx->flags;
+  options.wal_replay = &ctx->wal_replay;
   options.config_yaml = [ctx] {
     std::lock_guard lock(ctx->config_mu);
     return ctx->config_text;
@@ -424,6 +425,7 @@ int RunServe(const std::vector<std::string>& args) {
   db_options.retention_ms = options.retention_ms;
   db_options.wal_fsync_interval_ms = options.wal_fsync_interval_ms;
   db_options.log = [](std::string_view msg) { LogInfo(msg, {{"component", "tsdb"}}); };
+  db_options.replay_progress = &ctx.wal_replay;
   auto opened_at = std::chrono::steady_clock::now();
   absl::StatusOr<std::unique_ptr<tsdb::DB>> db = tsdb::DB::Open(options.storage_path, db_options);
   if (!db.ok()) {

@@ -780,6 +780,24 @@ TEST_F(QueryApiTest, FormatQuery) {
   EXPECT_EQ(Get("/api/v1/format_query", {{"query", "up"}}, "DELETE").status, 405);
 }
 
+TEST_F(QueryApiTest, WalReplayStatus) {
+  EXPECT_EQ(Get("/api/v1/status/walreplay").body,
+            R"({"status":"success","data":{"min":0,"max":0,"current":0}})");
+  tsdb::WalReplayProgress progress;
+  progress.min = 3;
+  progress.max = 9;
+  progress.current = 5;
+  QueryApiOptions options;
+  options.db = [] { return nullptr; };  // still opening: the progress is still reported
+  options.wal_replay = &progress;
+  http::Router router;
+  RegisterQueryApi(&router, std::make_shared<QueryApi>(std::move(options)));
+  http::Request req;
+  req.method = "GET";
+  req.path = "/api/v1/status/walreplay";
+  EXPECT_EQ(router(req).body, R"({"status":"success","data":{"min":3,"max":9,"current":5}})");
+}
+
 TEST_F(QueryApiTest, UnavailableUntilStorageIsOpen) {
   QueryApiOptions options;
   options.db = [] { return nullptr; };

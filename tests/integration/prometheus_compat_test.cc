@@ -677,6 +677,16 @@ TEST_F(PrometheusCompatTest, SameAnswersAsPrometheus) {
     EXPECT_EQ(json::serialize(x.at("data")), json::serialize(y.at("data"))) << target;
     ++compared;
   }
+  // Both report a finished WAL replay, in the same shape.
+  for (int port : {our_port, prom_port}) {
+    const HttpReply r = GetAnswer(port, "/api/v1/status/walreplay");
+    ASSERT_EQ(r.status, 200) << r.body;
+    const json::value v = json::parse(r.body);
+    const json::object& d = v.at("data").as_object();
+    EXPECT_EQ(d.size(), 3u) << r.body;
+    EXPECT_EQ(d.at("current").to_number<int64_t>(), d.at("max").to_number<int64_t>()) << r.body;
+    EXPECT_LE(d.at("min").to_number<int64_t>(), d.at("max").to_number<int64_t>()) << r.body;
+  }
   std::printf("compared %d answers with Prometheus (%d with data, %d errors), %d differ\n",
               compared, with_data, errors, failed);
   // The comparison means something only if most answers hold data.

@@ -224,6 +224,40 @@ TEST(DBTest, ReopenReplaysWalAndCheckpoint) {
   EXPECT_EQ(after["m{s=\"0\"}"].size(), before["m{s=\"0\"}"].size() + 1);
 }
 
+TEST(DBTest, WalReplayProgressCoversTheReplayedSegments) {
+  TempDir dir;
+  DBOptions opts;
+  opts.wal_segment_bytes = 16 << 10;  // many segments
+  WalReplayProgress fresh;
+  opts.replay_progress = &fresh;
+  {
+    auto db = OpenOrDie(dir.path(), opts);
+    EXPECT_EQ(fresh.max.load(), fresh.current.load());
+    for (int batch = 0; batch < 40; ++batch) {
+      auto app = db->NewAppender();
+      for (int s = 0; s < 50; ++s) {
+        for (int k = 0; k < 10; ++k) {
+          const int64_t t = (batch * 10 + k) * 15000;
+          ASSERT_TRUE(app->Append(0, Series("m", {{"s", std::to_string(s)}}), t, t * 0.5).ok());
+        }
+      }
+      ASSERT_TRUE(app->Commit().ok());
+      if (batch == 10) {
+        ASSERT_TRUE(db->Checkpoint().ok());
+      }
+    }
+  }
+  // The checkpoint covers the segments before it: replay starts at its segment and runs to the
+  // last one.
+  WalReplayProgress progress;
+  opts.replay_progress = &progress;
+  auto db = OpenOrDie(dir.path(), opts);
+  EXPECT_GT(progress.min.load(), 0);
+  EXPECT_GT(progress.max.load(), progress.min.load());
+  EXPECT_EQ(progress.current.load(), progress.max.load());
+  EXPECT_EQ(ReadAll(*db, {Eq("__name__", "m")}).size(), 50u);
+}
+
 TEST(DBTest, RetentionDropsOldChunksThenEmptySeries) {
   TempDir dir;
   DBOptions opts;
