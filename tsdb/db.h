@@ -50,13 +50,9 @@ struct DBOptions {
 struct HeadCardinality {
   uint64_t series = 0;
   uint64_t chunks = 0;
-  uint64_t label_pairs = 0;     // distinct name=value pairs
   int64_t min_time = kMaxTime;  // kMaxTime/kMinTime when empty
   int64_t max_time = kMinTime;
-  std::vector<PostingsStat> series_by_metric;      // __name__ values by series
-  std::vector<PostingsStat> values_by_label;       // label names by distinct values
-  std::vector<PostingsStat> value_bytes_by_label;  // label names by bytes of their values
-  std::vector<PostingsStat> series_by_pair;        // "name=value" by series
+  PostingsStats index;  // label pairs and the rankings, with __name__ as the metric label
 };
 
 class DB {

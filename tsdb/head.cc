@@ -787,16 +787,11 @@ HeadCardinality Head::Cardinality(size_t limit) const {
   out.min_time = MinTime();
   out.max_time = MaxTime();
   std::shared_lock lock(mu_);
-  PostingsStats stats = postings_.Stats(kMetricNameLabel, limit);
+  out.index = postings_.Stats(kMetricNameLabel, limit);
   out.series = postings_.All().size();
   series_.ForEach([&](SeriesRef, const MemSeries& s) {
     out.chunks += s.closed.size() + (s.open.num_samples() > 0 ? 1 : 0);
   });
-  out.label_pairs = stats.label_pairs;
-  out.series_by_metric = std::move(stats.series_by_metric);
-  out.values_by_label = std::move(stats.values_by_label);
-  out.value_bytes_by_label = std::move(stats.value_bytes_by_label);
-  out.series_by_pair = std::move(stats.series_by_pair);
   return out;
 }
 

@@ -780,12 +780,12 @@ http::Response QueryApi::TsdbStatus(const http::Request& request) const {
   if (db == nullptr) return Unavailable();
   const tsdb::HeadCardinality c = db->Cardinality(static_cast<size_t>(limit));
   std::string data = absl::StrCat(
-      "{\"headStats\":{\"numSeries\":", c.series, ",\"numLabelPairs\":", c.label_pairs,
+      "{\"headStats\":{\"numSeries\":", c.series, ",\"numLabelPairs\":", c.index.label_pairs,
       ",\"chunkCount\":", c.chunks, ",\"minTime\":", c.min_time, ",\"maxTime\":", c.max_time, "}");
-  AppendStatList("seriesCountByMetricName", c.series_by_metric, &data);
-  AppendStatList("labelValueCountByLabelName", c.values_by_label, &data);
-  AppendStatList("memoryInBytesByLabelName", c.value_bytes_by_label, &data);
-  AppendStatList("seriesCountByLabelValuePair", c.series_by_pair, &data);
+  AppendStatList("seriesCountByMetricName", c.index.series_by_metric, &data);
+  AppendStatList("labelValueCountByLabelName", c.index.values_by_label, &data);
+  AppendStatList("memoryInBytesByLabelName", c.index.value_bytes_by_label, &data);
+  AppendStatList("seriesCountByLabelValuePair", c.index.series_by_pair, &data);
   data.push_back('}');
   return Success(data);
 }

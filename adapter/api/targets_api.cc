@@ -43,6 +43,21 @@ std::string FormatRfc3339Nano(int64_t unix_ns) {
   return out;
 }
 
+namespace {
+
+// The targets with their pools by name, as Prometheus lists them; the targets of a pool keep
+// their order. Empty without a source.
+scrape::TargetsSnapshot SnapshotByPool(const TargetsSource& source) {
+  scrape::TargetsSnapshot snapshot;
+  if (source) snapshot = source();
+  const auto by_pool = [](const auto& a, const auto& b) { return a.scrape_pool < b.scrape_pool; };
+  std::stable_sort(snapshot.active.begin(), snapshot.active.end(), by_pool);
+  std::stable_sort(snapshot.dropped.begin(), snapshot.dropped.end(), by_pool);
+  return snapshot;
+}
+
+}  // namespace
+
 http::Response TargetsHandler(const TargetsSource& source, const http::Request& request) {
   if (auto denied = http::CheckMethod(request, {"GET", "HEAD"})) return *denied;
   std::string state = absl::AsciiStrToLower(request.Get("state"));
@@ -50,13 +65,7 @@ http::Response TargetsHandler(const TargetsSource& source, const http::Request& 
   const bool show_dropped = state.empty() || state == "any" || state == "dropped";
   const std::string pool = request.Get("scrapePool");
 
-  scrape::TargetsSnapshot snapshot;
-  if (source) snapshot = source();
-  // Pools by name, as Prometheus lists them; the targets of a pool keep their order.
-  std::stable_sort(snapshot.active.begin(), snapshot.active.end(),
-                   [](const auto& a, const auto& b) { return a.scrape_pool < b.scrape_pool; });
-  std::stable_sort(snapshot.dropped.begin(), snapshot.dropped.end(),
-                   [](const auto& a, const auto& b) { return a.scrape_pool < b.scrape_pool; });
+  const scrape::TargetsSnapshot snapshot = SnapshotByPool(source);
 
   std::string body = "{\"status\":\"success\",\"data\":{\"activeTargets\":[";
   bool first = true;
@@ -125,10 +134,7 @@ http::Response TargetMetadataHandler(const TargetsSource& source, const http::Re
   }
   const std::string metric = request.Get("metric");
 
-  scrape::TargetsSnapshot snapshot;
-  if (source) snapshot = source();
-  std::stable_sort(snapshot.active.begin(), snapshot.active.end(),
-                   [](const auto& a, const auto& b) { return a.scrape_pool < b.scrape_pool; });
+  const scrape::TargetsSnapshot snapshot = SnapshotByPool(source);
   std::string body = R"({"status":"success","data":[)";
   int64_t entries = 0;
   const auto append = [&](const scrape::ActiveTargetInfo& t, const std::string* family,

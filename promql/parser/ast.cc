@@ -706,24 +706,22 @@ constexpr size_t kMaxLineChars = 100;
 std::string Indent(int level) { return std::string(static_cast<size_t>(level) * 2, ' '); }
 
 std::string PrettyAt(const Expr& expr, int level) {
+  // Nodes whose layout does not depend on their own length.
+  if (expr.kind() == ExprKind::kStepInvariant) {
+    return PrettyAt(*expr.As<StepInvariantExpr>().expr, level);
+  }
+  if (expr.kind() == ExprKind::kUnary) {
+    const auto& u = expr.As<UnaryExpr>();
+    const std::string child = PrettyAt(*u.expr, level);
+    return absl::StrCat(Indent(level), u.op == UnaryOp::kMinus ? "-" : "+",
+                        absl::StripAsciiWhitespace(child));
+  }
   std::string line = ToString(expr);
   const bool split = line.size() > kMaxLineChars;
-  switch (expr.kind()) {
-    case ExprKind::kStepInvariant:
-      return PrettyAt(*expr.As<StepInvariantExpr>().expr, level);
-    case ExprKind::kSubquery: {
-      if (!split) return line;
-      const auto& sq = expr.As<SubqueryExpr>();
-      return PrettyAt(*sq.expr, level) + SubquerySuffix(sq);
-    }
-    case ExprKind::kUnary: {
-      const auto& u = expr.As<UnaryExpr>();
-      std::string child = PrettyAt(*u.expr, level);
-      child = std::string(absl::StripAsciiWhitespace(child));
-      return absl::StrCat(Indent(level), u.op == UnaryOp::kMinus ? "-" : "+", child);
-    }
-    default:
-      break;
+  if (expr.kind() == ExprKind::kSubquery) {
+    if (!split) return line;
+    const auto& sq = expr.As<SubqueryExpr>();
+    return PrettyAt(*sq.expr, level) + SubquerySuffix(sq);
   }
   if (!split) return Indent(level) + line;
   switch (expr.kind()) {
