@@ -32,23 +32,25 @@ from promql_vs_prometheus import SAMPLES, KeepAliveClient, at, free_port, genera
 
 
 def queries():
-    """(kind, expression, target, series selected, samples read per series)."""
+    """(kind, expression, target, the selector inside it, minutes of samples it reads)."""
     t = at(55)
     instant = {"query": None, "time": t}
     ranged = {"query": None, "start": at(5), "end": at(60), "step": "60"}
     out = []
-    for q, kind, window_minutes in [
-        ('bench_gauge{instance="i7"}', "instant", 5),
-        ('rate(bench_requests_total{instance="i3"}[5m])', "range 55m/60s", 60),
-        ("sum(rate(bench_requests_total[5m]))", "instant", 5),
-        ("sum(rate(bench_requests_total[5m]))", "range 55m/60s", 60),
-        ("bench_requests_total", "range 55m/60s", 60),
-        ('count({__name__=~"bench_.+"})', "instant", 5),
+    for q, kind, selector, window_minutes in [
+        ('bench_gauge{instance="i7"}', "instant", 'bench_gauge{instance="i7"}', 5),
+        ('rate(bench_requests_total{instance="i3"}[5m])', "range 55m/60s",
+         'bench_requests_total{instance="i3"}', 60),
+        ("sum(rate(bench_requests_total[5m]))", "instant", "bench_requests_total", 5),
+        ("sum(rate(bench_requests_total[5m]))", "range 55m/60s", "bench_requests_total", 60),
+        ("bench_requests_total", "range 55m/60s", "bench_requests_total", 60),
+        ('count({__name__=~"bench_.+"})', "instant", '{__name__=~"bench_.+"}', 5),
     ]:
         params = dict(instant if kind == "instant" else ranged)
         params["query"] = q
         path = "/api/v1/query" if kind == "instant" else "/api/v1/query_range"
-        out.append((kind, q, path + "?" + urllib.parse.urlencode(params), window_minutes))
+        out.append((kind, q, path + "?" + urllib.parse.urlencode(params), selector,
+                    window_minutes))
     return out
 
 
@@ -60,15 +62,10 @@ def proc_status_kb(pid, field):
     raise RuntimeError("%s not in /proc/%d/status" % (field, pid))
 
 
-def series_count(client, q):
-    """How many series the selector inside q matches (the part before any function)."""
-    sel = q
-    for prefix in ("sum(rate(", "rate(", "count("):
-        if sel.startswith(prefix):
-            sel = sel[len(prefix):]
-    sel = sel.split("[")[0].rstrip(")")
+def series_count(client, selector):
+    """How many series selector matches."""
     status, body = client.get("/api/v1/query?" + urllib.parse.urlencode(
-        {"query": "count(%s)" % sel, "time": at(55)}))
+        {"query": "count(%s)" % selector, "time": at(55)}))
     result = json.loads(body)["data"]["result"]
     return int(result[0]["value"][1]) if status == 200 and result else 0
 
@@ -97,7 +94,7 @@ def main():
         print("| query | kind | series | samples read | result bytes | ready RSS MiB |"
               " query peak above it MiB |")
         print("|---|---|---:|---:|---:|---:|---:|")
-        for kind, q, target, window_minutes in queries():
+        for kind, q, target, selector, window_minutes in queries():
             port = free_port()
             log = open(os.path.join(work, "serve.log"), "w")
             proc = subprocess.Popen(
@@ -108,7 +105,7 @@ def main():
                 if not wait_ready(port, proc, 300):
                     sys.exit("metrics-adapter did not become ready; see %s/serve.log" % work)
                 client = KeepAliveClient(port)
-                series = series_count(client, q)
+                series = series_count(client, selector)
                 client.get("/api/v1/query?query=1")  # the connection and the engine warmed up
                 time.sleep(0.2)
                 with open("/proc/%d/clear_refs" % proc.pid, "w") as f:
