@@ -693,27 +693,15 @@ TEST_F(PrometheusCompatTest, SameAnswersAsPrometheus) {
   EXPECT_GT(with_data, compared * 3 / 4);
 }
 
-// promtool as a client of both query APIs: `promtool query instant|range|series|labels`
-// must print the same thing whichever server it talks to. Values computed by arithmetic may
-// differ in their last digits between the engines, so those are compared through promtool's
-// JSON output with the tolerance of the test above; stored values (selectors, max, count) are
-// compared as printed.
-class PromtoolClient {
- public:
-  explicit PromtoolClient(fs::path dir) : dir_(std::move(dir)) {}
-
-  // Runs `promtool query <subcommand> <server> <args...>` against 127.0.0.1:port.
-  testsupport::RunResult Query(int port, const std::string& subcommand,
-                               const std::vector<std::string>& args) const {
-    std::string command =
-        "promtool query " + subcommand + " http://127.0.0.1:" + std::to_string(port);
-    for (const std::string& a : args) command += " " + testsupport::ShellQuote(a);
-    return testsupport::RunShell(command, dir_.string());
-  }
-
- private:
-  fs::path dir_;
-};
+// Runs `promtool query <subcommand> <server> <args...>` against 127.0.0.1:port, its output files
+// in dir.
+testsupport::RunResult PromtoolQuery(const fs::path& dir, int port, const std::string& subcommand,
+                                     const std::vector<std::string>& args) {
+  std::string command =
+      "promtool query " + subcommand + " http://127.0.0.1:" + std::to_string(port);
+  for (const std::string& a : args) command += " " + testsupport::ShellQuote(a);
+  return testsupport::RunShell(command, dir.string());
+}
 
 // promtool's promql output with its lines sorted: the order of an instant vector is unspecified.
 std::string SortedLines(const std::string& text) {
@@ -732,13 +720,17 @@ Answer ParsePromtoolJson(const std::string& result_type, const std::string& out)
                                   R"(","result":)" + out + "}}"});
 }
 
+// promtool as a client of both query APIs: `promtool query instant|range|series|labels`
+// must print the same thing whichever server it talks to. Values computed by arithmetic may
+// differ in their last digits between the engines, so those are compared through promtool's
+// JSON output with the tolerance of the test above; stored values (selectors, max, count) are
+// compared as printed.
 TEST_F(PrometheusCompatTest, PromtoolQueriesBothServersAlike) {
-  const PromtoolClient promtool(*dir_);
   int with_output = 0;
   const auto both = [&](const std::vector<std::string>& args) {
     const std::vector<std::string> rest(args.begin() + 1, args.end());
-    testsupport::RunResult ours = promtool.Query(our_port_, args.front(), rest);
-    testsupport::RunResult theirs = promtool.Query(prom_port_, args.front(), rest);
+    testsupport::RunResult ours = PromtoolQuery(*dir_, our_port_, args.front(), rest);
+    testsupport::RunResult theirs = PromtoolQuery(*dir_, prom_port_, args.front(), rest);
     std::string what = "promtool query";
     for (const std::string& a : args) what += " " + a;
     EXPECT_EQ(ours.exit_code, theirs.exit_code)
