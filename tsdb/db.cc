@@ -74,11 +74,12 @@ class HeadQuerier final : public Querier {
     if (absl::Status s = CheckSelective(matchers); !s.ok()) return s;
     return head_->Select(matchers, mint_, maxt_);
   }
-  absl::StatusOr<std::vector<SeriesSamples>> SelectSamples(
-      const std::vector<LabelMatcher>& matchers,
-      std::chrono::steady_clock::time_point deadline) const override {
+  absl::Status SelectSamplesInPieces(
+      const std::vector<LabelMatcher>& matchers, std::chrono::steady_clock::time_point deadline,
+      size_t piece_series,
+      absl::FunctionRef<absl::Status(std::vector<SeriesSamples>& piece)> consume) const override {
     if (absl::Status s = CheckSelective(matchers); !s.ok()) return s;
-    return head_->SelectSamples(matchers, mint_, maxt_, deadline);
+    return head_->SelectSamplesInPieces(matchers, mint_, maxt_, deadline, piece_series, consume);
   }
   absl::StatusOr<std::vector<Labels>> SelectLabels(
       const std::vector<LabelMatcher>& matchers) const override {

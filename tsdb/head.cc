@@ -617,40 +617,152 @@ std::vector<std::unique_ptr<SeriesData>> Head::Select(const std::vector<LabelMat
   return out;
 }
 
-absl::StatusOr<std::vector<SeriesSamples>> Head::SelectSamples(
-    const std::vector<LabelMatcher>& matchers, int64_t mint, int64_t maxt,
-    std::chrono::steady_clock::time_point deadline) const {
-  std::vector<SeriesSamples> out;
+namespace {
+
+// Decodes series [0, n) into *out (resized to n) on the read workers: chunks_of(i, &views) lists
+// series i's chunks overlapping [mint, maxt], labels_of(i) gives its labels (asked only of series
+// with samples). False when the deadline passed; *out is then incomplete.
+template <typename ChunksOf, typename LabelsOf>
+bool DecodeOnWorkers(size_t n, int64_t mint, int64_t maxt,
+                     std::chrono::steady_clock::time_point deadline, ChunksOf&& chunks_of,
+                     LabelsOf&& labels_of, std::vector<SeriesSamples>* out) {
   std::atomic<bool> expired{false};
+  out->clear();
+  out->resize(n);
+  WorkerPool::Default().ParallelFor(n, kSeriesPerPiece, [&](size_t b, size_t e) {
+    absl::InlinedVector<std::string_view, 4> chunks;
+    for (size_t i = b; i < e; ++i) {
+      if ((i - b) % kSeriesPerDeadlineCheck == 0 && (expired.load(std::memory_order_relaxed) ||
+                                                     std::chrono::steady_clock::now() > deadline)) {
+        expired.store(true, std::memory_order_relaxed);
+        return;
+      }
+      chunks.clear();
+      chunks_of(i, &chunks);
+      AppendChunkSamples(chunks, mint, maxt, &(*out)[i].samples);
+      if (!(*out)[i].samples.empty()) (*out)[i].labels = labels_of(i);
+    }
+  });
+  if (expired.load()) return false;
+  std::erase_if(*out, [](const SeriesSamples& s) { return s.samples.empty(); });
+  return true;
+}
+
+// A selection whose chunks hold at most this many samples is decoded at once under the lock, as
+// fast as it gets; a larger one (16 bytes per sample decoded) is decoded piece by piece from a
+// compressed copy, which costs the copy but bounds what a query holds.
+constexpr double kSamplesDecodedAtOnce = 1 << 19;
+
+// About how many samples of the series fall in [mint, maxt]: a chunk partly inside counts in
+// proportion to the part of its time span inside (samples are usually evenly spaced).
+double EstimateSamples(const std::vector<const MemSeries*>& selected, int64_t mint, int64_t maxt) {
+  double n = 0;
+  for (const MemSeries* s : selected) {
+    s->ForEachChunk([&](const XorChunk& c) {
+      if (!Overlaps(c, mint, maxt)) return;
+      const int64_t lo = std::max(mint, c.min_time()), hi = std::min(maxt, c.max_time());
+      const int64_t span = c.max_time() - c.min_time();
+      n += span <= 0 ? c.num_samples()
+                     : c.num_samples() * (static_cast<double>(hi - lo) + 1) /
+                           (static_cast<double>(span) + 1);
+    });
+  }
+  return n;
+}
+
+// The chunks of selected series overlapping a window, copied out compressed (a tenth of their
+// decoded size, about), with the series' labels: what a piecewise read decodes from once the
+// head's lock is released.
+struct CompressedSelection {
+  std::string bytes;
+  std::vector<size_t> chunk_ends;    // end offset of each chunk in bytes
+  std::vector<size_t> series_first;  // first chunk of each series, plus the total at the end
+  std::vector<Labels> labels;
+
+  CompressedSelection(const std::vector<const MemSeries*>& selected, int64_t mint, int64_t maxt) {
+    size_t size = 0;
+    for (const MemSeries* s : selected) {
+      s->ForEachChunk([&](const XorChunk& c) {
+        if (Overlaps(c, mint, maxt)) size += c.bytes().size();
+      });
+    }
+    bytes.reserve(size);
+    labels.reserve(selected.size());
+    series_first.reserve(selected.size() + 1);
+    for (const MemSeries* s : selected) {
+      series_first.push_back(chunk_ends.size());
+      s->ForEachChunk([&](const XorChunk& c) {
+        if (!Overlaps(c, mint, maxt)) return;
+        bytes.append(c.bytes());
+        chunk_ends.push_back(bytes.size());
+      });
+      labels.push_back(s->ToLabels());
+    }
+    series_first.push_back(chunk_ends.size());
+  }
+
+  void ChunksOf(size_t series, absl::InlinedVector<std::string_view, 4>* out) const {
+    for (size_t c = series_first[series]; c < series_first[series + 1]; ++c) {
+      const size_t begin = c == 0 ? 0 : chunk_ends[c - 1];
+      out->push_back(std::string_view(bytes).substr(begin, chunk_ends[c] - begin));
+    }
+  }
+};
+
+}  // namespace
+
+absl::Status Head::SelectSamplesInPieces(
+    const std::vector<LabelMatcher>& matchers, int64_t mint, int64_t maxt,
+    std::chrono::steady_clock::time_point deadline, size_t piece_series,
+    absl::FunctionRef<absl::Status(std::vector<SeriesSamples>& piece)> consume) const {
+  piece_series = std::max<size_t>(piece_series, 1);
+  std::vector<SeriesSamples> piece;
+  std::optional<CompressedSelection> copy;
   {
     std::shared_lock lock(mu_);
     const std::vector<const MemSeries*> selected = SelectSortedLocked(matchers, mint, maxt);
-    // Decoded straight from the head's chunks while the shared lock keeps them from changing:
-    // no copy of the compressed bytes, no snapshot objects.
-    out.resize(selected.size());
-    WorkerPool::Default().ParallelFor(selected.size(), kSeriesPerPiece, [&](size_t b, size_t e) {
-      for (size_t i = b; i < e; ++i) {
-        if ((i - b) % kSeriesPerDeadlineCheck == 0 &&
-            (expired.load(std::memory_order_relaxed) ||
-             std::chrono::steady_clock::now() > deadline)) {
-          expired.store(true, std::memory_order_relaxed);
-          return;
-        }
-        const MemSeries& s = *selected[i];
-        absl::InlinedVector<std::string_view, 4> chunks;
-        s.ForEachChunk([&](const XorChunk& c) {
-          if (Overlaps(c, mint, maxt)) chunks.push_back(c.bytes());
-        });
-        AppendChunkSamples(chunks, mint, maxt, &out[i].samples);
-        if (!out[i].samples.empty()) out[i].labels = s.ToLabels();
-      }
-    });
+    if (selected.size() > piece_series &&
+        EstimateSamples(selected, mint, maxt) > kSamplesDecodedAtOnce) {
+      copy.emplace(selected, mint, maxt);
+    } else {
+      // Decoded straight from the head's chunks while the shared lock keeps them from changing,
+      // with no copy of the compressed bytes.
+      const bool in_time = DecodeOnWorkers(
+          selected.size(), mint, maxt, deadline,
+          [&](size_t i, absl::InlinedVector<std::string_view, 4>* chunks) {
+            selected[i]->ForEachChunk([&](const XorChunk& c) {
+              if (Overlaps(c, mint, maxt)) chunks->push_back(c.bytes());
+            });
+          },
+          [&](size_t i) { return selected[i]->ToLabels(); }, &piece);
+      if (!in_time) return DeadlineError();
+    }
   }
-  if (expired.load()) return DeadlineError();
-  out.erase(std::remove_if(out.begin(), out.end(),
-                           [](const SeriesSamples& s) { return s.samples.empty(); }),
-            out.end());
-  return out;
+  if (!copy) {
+    if (piece.size() <= piece_series) return piece.empty() ? absl::OkStatus() : consume(piece);
+    std::vector<SeriesSamples> all = std::move(piece);
+    for (size_t b = 0; b < all.size(); b += piece_series) {
+      const size_t e = std::min(all.size(), b + piece_series);
+      piece.assign(std::make_move_iterator(all.begin() + static_cast<ptrdiff_t>(b)),
+                   std::make_move_iterator(all.begin() + static_cast<ptrdiff_t>(e)));
+      if (absl::Status st = consume(piece); !st.ok()) return st;
+    }
+    return absl::OkStatus();
+  }
+  const size_t n = copy->labels.size();
+  for (size_t b = 0; b < n; b += piece_series) {
+    const size_t e = std::min(n, b + piece_series);
+    const bool in_time = DecodeOnWorkers(
+        e - b, mint, maxt, deadline,
+        [&](size_t i, absl::InlinedVector<std::string_view, 4>* chunks) {
+          copy->ChunksOf(b + i, chunks);
+        },
+        [&](size_t i) { return std::move(copy->labels[b + i]); }, &piece);
+    if (!in_time) return DeadlineError();
+    if (piece.empty()) continue;
+    if (absl::Status st = consume(piece); !st.ok()) return st;
+  }
+  return absl::OkStatus();
 }
 
 std::vector<Labels> Head::SelectLabels(const std::vector<LabelMatcher>& matchers, int64_t mint,

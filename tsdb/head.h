@@ -1,10 +1,11 @@
 // Head: the in-memory part of the database: series with their compressed chunks, the symbol table
 // and the inverted index, behind one reader/writer lock. Internal to tsdb/; DB adds durability.
 //
-// Locking: readers (Select, SelectSamples, label listings, checkpoint snapshots) take the lock
-// shared and copy out what they need (SelectSamples decodes while copying, spread over the read
-// workers), so a query never holds it while evaluating. Commits take it exclusively for the short
-// time it takes to append a batch into chunks, so a reader sees a batch entirely or not at all.
+// Locking: readers (Select, SelectSamplesInPieces, label listings, checkpoint snapshots) take the
+// lock shared and copy out what they need (SelectSamplesInPieces decodes while copying, spread over
+// the read workers), so a query never holds it while evaluating. Commits take it exclusively for
+// the short time it takes to append a batch into chunks, so a reader sees a batch entirely or not
+// at all.
 #ifndef METRICS_ADAPTER_TSDB_HEAD_H_
 #define METRICS_ADAPTER_TSDB_HEAD_H_
 
@@ -105,11 +106,15 @@ class Head {
   // Select's label sets without the chunks (Querier::SelectLabels).
   std::vector<Labels> SelectLabels(const std::vector<LabelMatcher>& matchers, int64_t mint,
                                    int64_t maxt) const;
-  // Select's series with their samples in [mint, maxt] decoded (Querier::SelectSamples), leaving
-  // out series without any. Decodes under the shared lock, on the read workers.
-  absl::StatusOr<std::vector<SeriesSamples>> SelectSamples(
+  // Select's series with their samples in [mint, maxt] decoded, in pieces
+  // (Querier::SelectSamplesInPieces). A selection of at most one piece is decoded under the shared
+  // lock straight from the chunks; a larger one is copied out compressed under the lock and
+  // decoded piece by piece after it is released, so that neither the lock nor the memory of
+  // every decoded series is held while the reader works through the pieces.
+  absl::Status SelectSamplesInPieces(
       const std::vector<LabelMatcher>& matchers, int64_t mint, int64_t maxt,
-      std::chrono::steady_clock::time_point deadline) const;
+      std::chrono::steady_clock::time_point deadline, size_t piece_series,
+      absl::FunctionRef<absl::Status(std::vector<SeriesSamples>& piece)> consume) const;
   std::vector<std::string> LabelNames(const std::vector<LabelMatcher>& matchers, int64_t mint,
                                       int64_t maxt) const;
   std::vector<std::string> LabelValues(std::string_view name,

@@ -1,5 +1,9 @@
 #include "tsdb/storage.h"
 
+#include <algorithm>
+#include <cstdint>
+#include <iterator>
+
 #include "tsdb/snapshot.h"
 
 namespace tsdb {
@@ -49,25 +53,49 @@ absl::StatusOr<std::vector<Labels>> Querier::SelectLabels(
   return out;
 }
 
-absl::StatusOr<std::vector<SeriesSamples>> Querier::SelectSamples(
-    const std::vector<LabelMatcher>& matchers,
-    std::chrono::steady_clock::time_point deadline) const {
+absl::Status Querier::SelectSamplesInPieces(
+    const std::vector<LabelMatcher>& matchers, std::chrono::steady_clock::time_point deadline,
+    size_t piece_series,
+    absl::FunctionRef<absl::Status(std::vector<SeriesSamples>& piece)> consume) const {
   absl::StatusOr<std::vector<std::unique_ptr<SeriesData>>> selected = Select(matchers);
   if (!selected.ok()) return selected.status();
-  std::vector<SeriesSamples> out;
-  out.reserve(selected->size());
+  piece_series = std::max<size_t>(piece_series, 1);
+  std::vector<SeriesSamples> piece;
   for (size_t i = 0; i < selected->size(); ++i) {
     // Counted by series read, not kept: a run of series without samples is checked too.
     if (i % kSeriesPerDeadlineCheck == 0 && std::chrono::steady_clock::now() > deadline) {
       return DeadlineError();
     }
-    SeriesData& series = *(*selected)[i];
+    // Each snapshot is released once decoded.
+    std::unique_ptr<SeriesData> series = std::move((*selected)[i]);
     SeriesSamples s;
-    AppendSeriesSamples(series, kMinTime, kMaxTime, &s.samples);
+    AppendSeriesSamples(*series, kMinTime, kMaxTime, &s.samples);
     if (s.samples.empty()) continue;
-    s.labels = TakeSeriesLabels(series);
-    out.push_back(std::move(s));
+    s.labels = TakeSeriesLabels(*series);
+    piece.push_back(std::move(s));
+    if (piece.size() == piece_series) {
+      if (absl::Status st = consume(piece); !st.ok()) return st;
+      piece.clear();
+    }
   }
+  if (!piece.empty()) return consume(piece);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<SeriesSamples>> Querier::SelectSamples(
+    const std::vector<LabelMatcher>& matchers,
+    std::chrono::steady_clock::time_point deadline) const {
+  std::vector<SeriesSamples> out;
+  absl::Status st =
+      SelectSamplesInPieces(matchers, deadline, SIZE_MAX, [&](std::vector<SeriesSamples>& piece) {
+        if (out.empty()) {
+          out = std::move(piece);
+        } else {
+          std::move(piece.begin(), piece.end(), std::back_inserter(out));
+        }
+        return absl::OkStatus();
+      });
+  if (!st.ok()) return st;
   return out;
 }
 

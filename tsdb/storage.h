@@ -5,6 +5,7 @@
 #define METRICS_ADAPTER_TSDB_STORAGE_H_
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -13,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "tsdb/labels.h"
@@ -102,11 +104,19 @@ class Querier {
   virtual absl::StatusOr<std::vector<std::unique_ptr<SeriesData>>> Select(
       const std::vector<LabelMatcher>& matchers) const = 0;
   // What Select returns with every series' samples copied out, leaving out series without
-  // samples. For readers that decode every sample anyway (the PromQL engine): an implementation
-  // can decode straight from its own storage, in parallel, without the intermediate copy. The
-  // default goes through Select. Fails with DeadlineExceeded, dropping what was decoded, once
-  // `deadline` has passed (looked at every few dozen series).
-  virtual absl::StatusOr<std::vector<SeriesSamples>> SelectSamples(
+  // samples, handed to `consume` in order in pieces of at most `piece_series` series. A reader
+  // that goes through the series once (the PromQL engine) then holds one piece decoded at a
+  // time, not the whole selection. An implementation can decode straight from its own storage,
+  // in parallel, without an intermediate copy; the default goes through Select. A piece is never
+  // empty; consume may take its contents. An error from consume ends the stream and is returned.
+  // Fails with DeadlineExceeded, dropping what was decoded, once `deadline` has passed (looked at
+  // every few dozen series).
+  virtual absl::Status SelectSamplesInPieces(
+      const std::vector<LabelMatcher>& matchers, std::chrono::steady_clock::time_point deadline,
+      size_t piece_series,
+      absl::FunctionRef<absl::Status(std::vector<SeriesSamples>& piece)> consume) const;
+  // The whole selection of SelectSamplesInPieces as one piece.
+  absl::StatusOr<std::vector<SeriesSamples>> SelectSamples(
       const std::vector<LabelMatcher>& matchers,
       std::chrono::steady_clock::time_point deadline) const;
   // The label sets of the series Select would return, in the same order, without their samples

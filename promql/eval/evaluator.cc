@@ -23,8 +23,8 @@ int64_t FloorDiv(int64_t a, int64_t b) {
 }  // namespace
 
 [[noreturn]] void Throw(absl::Status status) { throw EvalError{std::move(status)}; }
-[[noreturn]] void ThrowExec(std::string message) {
-  throw EvalError{absl::InternalError(std::move(message))};
+[[noreturn]] void ThrowExec(const std::string& message) {
+  throw EvalError{absl::InternalError(message)};
 }
 
 bool IsStale(double v) {
@@ -119,7 +119,7 @@ std::string FormatFloatG(double v) {
     out += std::to_string(a);
   } else if (exp < 0) {
     out = "0." + std::string(-exp - 1, '0') + digits;
-  } else if (static_cast<size_t>(exp + 1) >= digits.size()) {
+  } else if (static_cast<size_t>(exp) + 1 >= digits.size()) {
     out = digits + std::string(exp + 1 - digits.size(), '0');
   } else {
     out = digits.substr(0, exp + 1) + "." + digits.substr(exp + 1);
@@ -273,6 +273,63 @@ std::vector<Series> Evaluator::Select(const VectorSelector& vs, int64_t mint, in
   return out;
 }
 
+namespace {
+
+// Series decoded at a time by streamed selections: enough for the storage to spread a piece over
+// its read workers, few enough that a selection of many thousands of series is not held whole.
+constexpr size_t kSeriesPerSelectPiece = 1024;
+
+}  // namespace
+
+void Evaluator::SelectEach(const VectorSelector& vs, int64_t mint, int64_t maxt, bool count_samples,
+                           absl::FunctionRef<void(Series&)> fn) {
+  if (maxt < mint) return;
+  std::unique_ptr<tsdb::Querier> q = (*ctx_->querier)(mint, maxt);
+  if (q == nullptr) ThrowExec("storage is not available");
+  // fn runs inside the storage's stream; an evaluation error is carried out of it as a status
+  // and thrown again here rather than unwinding through the storage.
+  std::optional<EvalError> failed;
+  absl::Status st = q->SelectSamplesInPieces(vs.matchers, ctx_->deadline, kSeriesPerSelectPiece,
+                                             [&](std::vector<tsdb::SeriesSamples>& piece) {
+                                               int64_t held = 0;
+                                               if (count_samples) {
+                                                 for (const tsdb::SeriesSamples& s : piece)
+                                                   held += static_cast<int64_t>(s.samples.size());
+                                               }
+                                               try {
+                                                 ctx_->AddSamples(held);
+                                                 for (tsdb::SeriesSamples& s : piece) {
+                                                   ctx_->CheckDeadline();
+                                                   Series series;
+                                                   series.labels = std::move(s.labels);
+                                                   series.points = std::move(s.samples);
+                                                   fn(series);
+                                                 }
+                                               } catch (EvalError& e) {
+                                                 failed = std::move(e);
+                                                 return absl::CancelledError("evaluation failed");
+                                               }
+                                               ctx_->ReleaseSamples(held);
+                                               return absl::OkStatus();
+                                             });
+  if (failed) throw std::move(*failed);
+  if (!st.ok()) {
+    if (absl::IsDeadlineExceeded(st)) ctx_->CheckDeadlineNow();
+    Throw(st);
+  }
+}
+
+void Evaluator::ForEachRangeSeries(RangeInput& in, absl::FunctionRef<void(Series&)> fn) {
+  if (in.selector == nullptr) {
+    for (Series& s : in.series) fn(s);
+    return;
+  }
+  SelectEach(*in.selector, in.select_mint, in.select_maxt, true, [&](Series& s) {
+    std::erase_if(s.points, [](const tsdb::Sample& p) { return IsStale(p.v); });
+    if (!s.points.empty()) fn(s);
+  });
+}
+
 std::vector<double> Evaluator::EvalScalar(const Expr& e) {
   Value v = Eval(e);
   if (v.type != ValueType::kScalar) ThrowExec("expected a scalar expression");
@@ -352,10 +409,8 @@ Value Evaluator::EvalVectorSelector(const VectorSelector& vs) {
   out.type = ValueType::kVector;
   if (num_steps_ == 0) return out;
   if (vs.smoothed) return EvalSmoothedSelector(vs, min_ref, max_ref);
-  std::vector<Series> raw = Select(vs, min_ref - lookback + 1, max_ref);
   int64_t total = 0;
-  for (Series& s : raw) {
-    ctx_->CheckDeadline();
+  SelectEach(vs, min_ref - lookback + 1, max_ref, false, [&](Series& s) {
     Series o;
     o.labels = std::move(s.labels);
     const auto& pts = s.points;
@@ -377,7 +432,7 @@ Value Evaluator::EvalVectorSelector(const VectorSelector& vs) {
       total += static_cast<int64_t>(o.points.size());
       out.series.push_back(std::move(o));
     }
-  }
+  });
   ctx_->AddSamples(total);
   return out;
 }
@@ -388,10 +443,8 @@ Value Evaluator::EvalSmoothedSelector(const VectorSelector& vs, int64_t min_ref,
   const int64_t lookback = ctx_->options.lookback_delta_ms;
   const int64_t offset = vs.offset_ms;
   Value out;
-  std::vector<Series> raw = Select(vs, min_ref - lookback + 1, max_ref + lookback);
   int64_t total = 0;
-  for (Series& s : raw) {
-    ctx_->CheckDeadline();
+  SelectEach(vs, min_ref - lookback + 1, max_ref + lookback, false, [&](Series& s) {
     std::erase_if(s.points, [](const tsdb::Sample& p) { return IsStale(p.v); });
     const auto& f = s.points;
     Series o;
@@ -423,7 +476,7 @@ Value Evaluator::EvalSmoothedSelector(const VectorSelector& vs, int64_t min_ref,
       total += static_cast<int64_t>(o.points.size());
       out.series.push_back(std::move(o));
     }
-  }
+  });
   ctx_->AddSamples(total);
   return out;
 }
@@ -449,14 +502,9 @@ RangeInput Evaluator::EvalRange(const Expr& expr) {
     if (in.anchored || in.smoothed) mint -= lookback;
     if (in.smoothed) maxt += lookback;
     if (num_steps_ == 0) return in;
-    in.series = Select(vs, mint, maxt);
-    int64_t total = 0;
-    for (Series& s : in.series) {
-      std::erase_if(s.points, [](const tsdb::Sample& p) { return IsStale(p.v); });
-      total += static_cast<int64_t>(s.points.size());
-    }
-    std::erase_if(in.series, [](const Series& s) { return s.points.empty(); });
-    ctx_->AddSamples(total);
+    in.selector = &vs;
+    in.select_mint = mint;
+    in.select_maxt = maxt;
     return in;
   }
   if (e.kind() != ExprKind::kSubquery) ThrowExec("expected a range vector argument");
@@ -543,7 +591,7 @@ Value Evaluator::EvalMatrixTop(const Expr& e) {
   out.type = ValueType::kMatrix;
   int64_t ref = in.Ref(start_);
   int64_t lo = ref - in.range_ms;
-  for (Series& s : in.series) {
+  ForEachRangeSeries(in, [&](Series& s) {
     Series o;
     o.labels = std::move(s.labels);
     o.drop_name = s.drop_name;
@@ -555,7 +603,7 @@ Value Evaluator::EvalMatrixTop(const Expr& e) {
       }
     }
     if (!o.points.empty()) out.series.push_back(std::move(o));
-  }
+  });
   return out;
 }
 

@@ -31,6 +31,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "promql/engine.h"
 #include "promql/parser/ast.h"
@@ -60,7 +61,7 @@ struct EvalError {
   absl::Status status;
 };
 [[noreturn]] void Throw(absl::Status status);
-[[noreturn]] void ThrowExec(std::string message);  // an "execution" error (Internal code)
+[[noreturn]] void ThrowExec(const std::string& message);  // an "execution" error (Internal code)
 
 // State shared by all evaluators of one query.
 struct QueryContext {
@@ -128,6 +129,10 @@ struct RangeInput {
   bool from_subquery = false;
   PositionRange pos;  // of the argument
   const Expr* expr = nullptr;
+  // For a matrix selector, the series are not read up front: ForEachRangeSeries streams them from
+  // the storage over [select_mint, select_maxt], and `series` stays empty.
+  const VectorSelector* selector = nullptr;
+  int64_t select_mint = 0, select_maxt = 0;
 
   int64_t Ref(int64_t ts) const { return (at_ms ? *at_ms : ts) - offset_ms; }
 };
@@ -150,11 +155,23 @@ class Evaluator {
 
   // Evaluates a scalar-typed expression to one value per step.
   std::vector<double> EvalScalar(const Expr& e);
-  // Evaluates a matrix-typed argument (matrix selector or subquery, parentheses allowed).
+  // Evaluates a matrix-typed argument (matrix selector or subquery, parentheses allowed); a
+  // matrix selector's series are read by ForEachRangeSeries.
   RangeInput EvalRange(const Expr& e);
+  // Calls fn for each series of the range argument in order, with its samples (stale markers
+  // removed; series left without samples are skipped). A matrix selector's series are read from
+  // the storage a piece at a time, so only one piece is held decoded; fn may take the series'
+  // contents.
+  void ForEachRangeSeries(RangeInput& in, absl::FunctionRef<void(Series&)> fn);
   // The samples of the vector selector's series over [mint, maxt], as stored (stale markers
   // included).
   std::vector<Series> Select(const VectorSelector& vs, int64_t mint, int64_t maxt);
+  // The same, streamed: fn is called for each series in order while only a piece of the
+  // selection is held decoded. With count_samples, the piece's samples count towards the query's
+  // sample limit while fn works on it (as a range function's windows do in Prometheus; an instant
+  // selector counts only the points it outputs). fn may take the series' contents.
+  void SelectEach(const VectorSelector& vs, int64_t mint, int64_t maxt, bool count_samples,
+                  absl::FunctionRef<void(Series&)> fn);
 
   // Per-step view of an instant vector: for each step, (series index, value) pairs.
   using StepSamples = std::vector<std::vector<std::pair<int, double>>>;

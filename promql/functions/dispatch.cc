@@ -51,6 +51,7 @@ Labels AbsentLabels(const Expr& arg) {
     }
   }
   std::vector<tsdb::Label> out;
+  out.reserve(set.size());
   for (auto& [k, v] : set) out.push_back({k, v});
   return Labels(std::move(out));
 }
@@ -196,6 +197,7 @@ Value LabelJoin(Evaluator& ev, const CallExpr& c) {
   Value v = ev.Eval(*c.args[0]);
   for (Series& s : v.series) {
     std::vector<std::string> vals;
+    vals.reserve(srcs.size());
     for (const std::string& src : srcs) vals.emplace_back(s.labels.Get(src));
     s.labels = s.labels.With(dst, absl::StrJoin(vals, sep));
     if (dst == "__name__") s.drop_name = false;
@@ -386,6 +388,7 @@ Value InfoFunction(Evaluator& ev, const CallExpr& c) {
   std::set<std::string> info_names;
   for (const Series& s : info) info_names.insert(std::string(s.labels.MetricName()));
   std::vector<std::string> info_sigs;
+  info_sigs.reserve(info.size());
   for (const Series& s : info) info_sigs.push_back(signature(s.labels.MetricName(), s.labels));
   std::vector<std::vector<std::pair<std::string, std::string>>> base_sigs(base.series.size());
   for (size_t i = 0; i < base.series.size(); ++i) {
@@ -500,7 +503,7 @@ Value RangeFunctionCall(Evaluator& ev, const CallExpr& c, size_t matrix_arg) {
   std::vector<uint32_t> resets;
   Value out;
   int64_t total = 0;
-  for (Series& s : in.series) {
+  ev.ForEachRangeSeries(in, [&](Series& s) {
     ev.ctx().CheckDeadline();
     Series o;
     o.drop_name = s.drop_name || drop;
@@ -548,7 +551,7 @@ Value RangeFunctionCall(Evaluator& ev, const CallExpr& c, size_t matrix_arg) {
       std::optional<double> v = fn(rc);
       if (v) o.points.push_back({ts, *v});
     }
-    if (o.points.empty()) continue;
+    if (o.points.empty()) return;
     if (counter_check) {
       std::string_view metric = s.labels.MetricName();
       auto ends = [&](std::string_view suf) {
@@ -565,8 +568,7 @@ Value RangeFunctionCall(Evaluator& ev, const CallExpr& c, size_t matrix_arg) {
     o.labels = std::move(s.labels);
     total += static_cast<int64_t>(o.points.size());
     out.series.push_back(std::move(o));
-  }
-  ev.ctx().ReleaseSamples(0);
+  });
   ev.ctx().AddSamples(total);
   if (name == "absent_over_time") {
     const int steps = ev.num_steps();

@@ -12,6 +12,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_format.h"
 #include "tsdb/db.h"
 
 namespace promql {
@@ -266,6 +267,48 @@ TEST_F(EngineTest, TooManySamples) {
             "query processing would load too many samples into memory in query execution");
   EXPECT_FALSE(absl::IsDeadlineExceeded(r.status()));
   EXPECT_TRUE(e.InstantQuery("m", 99000).ok());
+}
+
+// Selections of thousands of series are read from the storage a piece at a time: the results are
+// those of the whole selection (every series, in label order, across the pieces' boundaries), and
+// a range function holds only a piece's samples at once, so the sample limit applies to a piece
+// and the result rather than to everything selected.
+TEST_F(EngineTest, LargeSelectionsAreReadInPieces) {
+  constexpr int kSeries = 3000;
+  auto app = db_->NewAppender();
+  for (int i = 0; i < kSeries; ++i) {
+    const tsdb::Labels l({{"__name__", "m_total"}, {"i", absl::StrFormat("%05d", i)}});
+    for (int k = 0; k < 10; ++k) ASSERT_TRUE(app->Append(0, l, k * 10000, (i + 1) * k).ok());
+  }
+  ASSERT_TRUE(app->Commit().ok());
+  Engine e = MakeEngine();
+  Vector all = Vec(e.InstantQuery("m_total", 90000));
+  ASSERT_EQ(all.size(), static_cast<size_t>(kSeries));
+  for (int i = 0; i < kSeries; ++i) {
+    ASSERT_EQ(all[i].labels.Get("i"), absl::StrFormat("%05d", i));
+    ASSERT_EQ(all[i].v, (i + 1) * 9);
+  }
+  // rate over the last 90s: 9 increases of (i + 1) in 90 s per series, summed over all series.
+  const double want = 9.0 * kSeries * (kSeries + 1) / 2 / 90;
+  Vector sum = Vec(e.InstantQuery("sum(rate(m_total[90s]))", 90000));
+  ASSERT_EQ(sum.size(), 1u);
+  EXPECT_NEAR(sum[0].v, want, 1e-9 * want);
+  absl::StatusOr<QueryResult> range = e.RangeQuery("rate(m_total[90s])", 90000, 90000, 1000);
+  ASSERT_TRUE(range.ok()) << range.status();
+  const Matrix& m = std::get<Matrix>(range->value);
+  ASSERT_EQ(m.size(), static_cast<size_t>(kSeries));
+  EXPECT_EQ(m[kSeries - 1].labels.Get("i"), absl::StrFormat("%05d", kSeries - 1));
+  // 30,000 samples are selected; a piece holds about a third of them.
+  EngineOptions limited;
+  limited.max_samples = 15000;
+  Vector in_pieces = Vec(MakeEngine(limited).InstantQuery("sum(rate(m_total[90s]))", 90000));
+  ASSERT_EQ(in_pieces.size(), 1u);
+  EXPECT_NEAR(in_pieces[0].v, want, 1e-9 * want);
+  limited.max_samples = 5000;
+  auto over = MakeEngine(limited).InstantQuery("sum(rate(m_total[90s]))", 90000);
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.status().message(),
+            "query processing would load too many samples into memory in query execution");
 }
 
 TEST_F(EngineTest, TimeoutIsDeadlineExceeded) {

@@ -215,19 +215,40 @@ TEST(SnapshotFastPathTest, SelectSortsManySeriesByLabels) {
   }
 }
 
-// The head's SelectSamples (decoding straight from its chunks on the read workers) returns what
-// the generic path (Select's snapshots, then their samples) returns: same series in the same
-// order, same samples bit for bit, and no series without samples in the window.
+// The selection in pieces of at most piece_series series, through the head's own path or, with
+// generic, through Querier's default (Select's snapshots, then their samples).
+absl::StatusOr<std::vector<std::vector<SeriesSamples>>> Pieces(
+    const Querier& q, bool generic, size_t piece_series,
+    std::chrono::steady_clock::time_point deadline = kNoDeadline) {
+  std::vector<std::vector<SeriesSamples>> pieces;
+  auto consume = [&](std::vector<SeriesSamples>& piece) {
+    pieces.push_back(std::move(piece));
+    return absl::OkStatus();
+  };
+  const std::vector<LabelMatcher> matchers = {Eq("job", "j")};
+  absl::Status st =
+      generic ? q.Querier::SelectSamplesInPieces(matchers, deadline, piece_series, consume)
+              : q.SelectSamplesInPieces(matchers, deadline, piece_series, consume);
+  if (!st.ok()) return st;
+  return pieces;
+}
+
+// The head's SelectSamplesInPieces (decoding straight from its chunks on the read workers, or
+// from a compressed copy when the selection spans several pieces) returns what the generic path
+// (Select's snapshots, then their samples) returns: same series in the same order and the same
+// pieces, same samples bit for bit, and no series without samples in the window.
 TEST(SnapshotFastPathTest, SelectSamplesMatchesSelectThenDecode) {
   TempDir dir;
   auto db = DB::Open(dir.path(), DBOptions{});
   ASSERT_TRUE(db.ok()) << db.status();
   auto app = (*db)->NewAppender();
   // 1500 series (enough to be split among workers), with different lengths so that windows
-  // cut some of them out entirely, and values of every XOR case.
+  // cut some of them out entirely, and values of every XOR case. About 570,000 samples in all:
+  // more than the head decodes at once, so reads of the whole range in several pieces go through
+  // its compressed copy, and the narrow windows through the direct path.
   for (int i = 0; i < 1500; ++i) {
     const Labels labels({{"__name__", "m"}, {"i", std::to_string(i)}, {"job", "j"}});
-    const std::vector<Sample> samples = RandomSamples(static_cast<uint64_t>(i), 20 + i % 300);
+    const std::vector<Sample> samples = RandomSamples(static_cast<uint64_t>(i), 30 + i % 720);
     int64_t t = 0;
     for (const Sample& x : samples) {
       t += 1 + (x.t & 0xffff);  // increasing, spread over about a day
@@ -241,16 +262,27 @@ TEST(SnapshotFastPathTest, SelectSamplesMatchesSelectThenDecode) {
                                                                {0, 0},
                                                                {int64_t{1} << 50, kMaxTime}}) {
     auto q = (*db)->NewQuerier(mint, maxt);
-    auto fused = q->SelectSamples({Eq("job", "j")}, kNoDeadline);
-    auto generic = q->Querier::SelectSamples({Eq("job", "j")}, kNoDeadline);
-    ASSERT_TRUE(fused.ok()) << fused.status();
-    ASSERT_TRUE(generic.ok()) << generic.status();
-    ASSERT_EQ(fused->size(), generic->size()) << mint << ".." << maxt;
-    for (size_t k = 0; k < fused->size(); ++k) {
-      EXPECT_EQ((*fused)[k].labels, (*generic)[k].labels);
-      EXPECT_FALSE((*fused)[k].samples.empty());
-      ExpectSameBits((*fused)[k].samples, (*generic)[k].samples);
+    for (size_t piece_series : {size_t{1}, size_t{7}, size_t{500}, size_t{1500}, SIZE_MAX}) {
+      auto fused = Pieces(*q, false, piece_series);
+      auto generic = Pieces(*q, true, piece_series);
+      ASSERT_TRUE(fused.ok()) << fused.status();
+      ASSERT_TRUE(generic.ok()) << generic.status();
+      ASSERT_EQ(fused->size(), generic->size()) << mint << ".." << maxt << " by " << piece_series;
+      for (size_t p = 0; p < fused->size(); ++p) {
+        const std::vector<SeriesSamples>& f = (*fused)[p];
+        const std::vector<SeriesSamples>& g = (*generic)[p];
+        ASSERT_EQ(f.size(), g.size()) << mint << ".." << maxt << " piece " << p;
+        EXPECT_FALSE(f.empty());
+        EXPECT_LE(f.size(), piece_series);
+        for (size_t k = 0; k < f.size(); ++k) {
+          EXPECT_EQ(f[k].labels, g[k].labels);
+          EXPECT_FALSE(f[k].samples.empty());
+          ExpectSameBits(f[k].samples, g[k].samples);
+        }
+      }
     }
+    auto fused = q->SelectSamples({Eq("job", "j")}, kNoDeadline);
+    ASSERT_TRUE(fused.ok()) << fused.status();
     // The label listing names the series Select returns, in its order, without copying chunks.
     auto labels = q->SelectLabels({Eq("job", "j")});
     auto via_select = q->Querier::SelectLabels({Eq("job", "j")});
@@ -267,8 +299,20 @@ TEST(SnapshotFastPathTest, SelectSamplesMatchesSelectThenDecode) {
   const auto past = std::chrono::steady_clock::now() - std::chrono::seconds(1);
   EXPECT_EQ(q->SelectSamples({Eq("job", "j")}, past).status().code(),
             absl::StatusCode::kDeadlineExceeded);
-  EXPECT_EQ(q->Querier::SelectSamples({Eq("job", "j")}, past).status().code(),
-            absl::StatusCode::kDeadlineExceeded);
+  for (size_t piece_series : {size_t{7}, SIZE_MAX}) {
+    EXPECT_EQ(Pieces(*q, false, piece_series, past).status().code(),
+              absl::StatusCode::kDeadlineExceeded);
+    EXPECT_EQ(Pieces(*q, true, piece_series, past).status().code(),
+              absl::StatusCode::kDeadlineExceeded);
+  }
+  // An error from the reader ends the stream after the piece that caused it.
+  int calls = 0;
+  absl::Status stopped = q->SelectSamplesInPieces(
+      {Eq("job", "j")}, kNoDeadline, 100, [&](std::vector<SeriesSamples>&) {
+        return ++calls == 2 ? absl::CancelledError("enough") : absl::OkStatus();
+      });
+  EXPECT_EQ(stopped, absl::CancelledError("enough"));
+  EXPECT_EQ(calls, 2);
 }
 
 // Any other SeriesData goes through its iterator, and its labels are copied.
