@@ -121,9 +121,18 @@ def queries():
         'rate(bench_requests_total{instance="i3"}[5m])',
         "avg by (instance) (bench_gauge)",
     ]
+    # What an autoscaler asks: the latest values, at the end of the data.
+    latest = [
+        'bench_gauge{instance="i7"}',
+        "max by (instance) (bench_gauge)",
+        "count(bench_requests_total)",
+    ]
     out = []
     for q in instant:
         out.append(("instant", q, "/api/v1/query?" + urllib.parse.urlencode({"query": q, "time": t})))
+    for q in latest:
+        out.append(("instant at end", q,
+                    "/api/v1/query?" + urllib.parse.urlencode({"query": q, "time": at(60)})))
     for q in ranged:
         out.append(("range 1h/60s", q, "/api/v1/query_range?" + urllib.parse.urlencode(
             {"query": q, "start": at(5), "end": at(60), "step": "60"})))

@@ -75,11 +75,12 @@ class HeadQuerier final : public Querier {
     return head_->Select(matchers, mint_, maxt_);
   }
   absl::Status SelectSamplesInPieces(
-      const std::vector<LabelMatcher>& matchers, std::chrono::steady_clock::time_point deadline,
-      size_t piece_series,
+      const std::vector<LabelMatcher>& matchers, const SelectHints& hints,
+      std::chrono::steady_clock::time_point deadline, size_t piece_series,
       absl::FunctionRef<absl::Status(std::vector<SeriesSamples>& piece)> consume) const override {
     if (absl::Status s = CheckSelective(matchers); !s.ok()) return s;
-    return head_->SelectSamplesInPieces(matchers, mint_, maxt_, deadline, piece_series, consume);
+    return head_->SelectSamplesInPieces(matchers, hints, mint_, maxt_, deadline, piece_series,
+                                        consume);
   }
   absl::StatusOr<std::vector<Labels>> SelectLabels(
       const std::vector<LabelMatcher>& matchers) const override {

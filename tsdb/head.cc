@@ -619,33 +619,46 @@ std::vector<std::unique_ptr<SeriesData>> Head::Select(const std::vector<LabelMat
 
 namespace {
 
-// Decodes series [0, n) into *out (resized to n) on the read workers: chunks_of(i, &views) lists
-// series i's chunks overlapping [mint, maxt], labels_of(i) gives its labels (asked only of series
-// with samples). False when the deadline passed; *out is then incomplete.
-template <typename ChunksOf, typename LabelsOf>
-bool DecodeOnWorkers(size_t n, int64_t mint, int64_t maxt,
-                     std::chrono::steady_clock::time_point deadline, ChunksOf&& chunks_of,
+// Decodes series [0, n) into *out (resized to n) on the read workers: decode(i, &samples)
+// appends series i's samples, labels_of(i) gives its labels (asked only of series with samples).
+// False when the deadline passed; *out is then incomplete.
+template <typename Decode, typename LabelsOf>
+bool DecodeOnWorkers(size_t n, std::chrono::steady_clock::time_point deadline, Decode&& decode,
                      LabelsOf&& labels_of, std::vector<SeriesSamples>* out) {
   std::atomic<bool> expired{false};
   out->clear();
   out->resize(n);
   WorkerPool::Default().ParallelFor(n, kSeriesPerPiece, [&](size_t b, size_t e) {
-    absl::InlinedVector<std::string_view, 4> chunks;
     for (size_t i = b; i < e; ++i) {
       if ((i - b) % kSeriesPerDeadlineCheck == 0 && (expired.load(std::memory_order_relaxed) ||
                                                      std::chrono::steady_clock::now() > deadline)) {
         expired.store(true, std::memory_order_relaxed);
         return;
       }
-      chunks.clear();
-      chunks_of(i, &chunks);
-      AppendChunkSamples(chunks, mint, maxt, &(*out)[i].samples);
+      decode(i, &(*out)[i].samples);
       if (!(*out)[i].samples.empty()) (*out)[i].labels = labels_of(i);
     }
   });
   if (expired.load()) return false;
   std::erase_if(*out, [](const SeriesSamples& s) { return s.samples.empty(); });
   return true;
+}
+
+// Appends the samples of s in [mint, maxt] to *out, or with newest_only just the newest of them.
+// The caller holds the head's lock.
+void AppendMemSeriesSamples(const MemSeries& s, int64_t mint, int64_t maxt, bool newest_only,
+                            std::vector<Sample>* out) {
+  if (newest_only && s.max_time <= maxt) {
+    // The series' newest sample is kept beside its chunks: nothing to decode.
+    if (s.max_time >= mint && !s.empty()) out->push_back({s.max_time, s.last_value});
+    return;
+  }
+  absl::InlinedVector<std::string_view, 4> chunks;
+  s.ForEachChunk([&](const XorChunk& c) {
+    if (Overlaps(c, mint, maxt)) chunks.push_back(c.bytes());
+  });
+  AppendChunkSamples(chunks, mint, maxt, out);
+  if (newest_only && out->size() > 1) out->erase(out->begin(), out->end() - 1);
 }
 
 // A selection whose chunks hold at most this many samples is decoded at once under the lock, as
@@ -712,7 +725,7 @@ struct CompressedSelection {
 }  // namespace
 
 absl::Status Head::SelectSamplesInPieces(
-    const std::vector<LabelMatcher>& matchers, int64_t mint, int64_t maxt,
+    const std::vector<LabelMatcher>& matchers, const SelectHints& hints, int64_t mint, int64_t maxt,
     std::chrono::steady_clock::time_point deadline, size_t piece_series,
     absl::FunctionRef<absl::Status(std::vector<SeriesSamples>& piece)> consume) const {
   piece_series = std::max<size_t>(piece_series, 1);
@@ -721,18 +734,16 @@ absl::Status Head::SelectSamplesInPieces(
   {
     std::shared_lock lock(mu_);
     const std::vector<const MemSeries*> selected = SelectSortedLocked(matchers, mint, maxt);
-    if (selected.size() > piece_series &&
+    if (!hints.newest_only && selected.size() > piece_series &&
         EstimateSamples(selected, mint, maxt) > kSamplesDecodedAtOnce) {
       copy.emplace(selected, mint, maxt);
     } else {
       // Decoded straight from the head's chunks while the shared lock keeps them from changing,
       // with no copy of the compressed bytes.
       const bool in_time = DecodeOnWorkers(
-          selected.size(), mint, maxt, deadline,
-          [&](size_t i, absl::InlinedVector<std::string_view, 4>* chunks) {
-            selected[i]->ForEachChunk([&](const XorChunk& c) {
-              if (Overlaps(c, mint, maxt)) chunks->push_back(c.bytes());
-            });
+          selected.size(), deadline,
+          [&](size_t i, std::vector<Sample>* out) {
+            AppendMemSeriesSamples(*selected[i], mint, maxt, hints.newest_only, out);
           },
           [&](size_t i) { return selected[i]->ToLabels(); }, &piece);
       if (!in_time) return DeadlineError();
@@ -753,9 +764,11 @@ absl::Status Head::SelectSamplesInPieces(
   for (size_t b = 0; b < n; b += piece_series) {
     const size_t e = std::min(n, b + piece_series);
     const bool in_time = DecodeOnWorkers(
-        e - b, mint, maxt, deadline,
-        [&](size_t i, absl::InlinedVector<std::string_view, 4>* chunks) {
-          copy->ChunksOf(b + i, chunks);
+        e - b, deadline,
+        [&](size_t i, std::vector<Sample>* out) {
+          absl::InlinedVector<std::string_view, 4> chunks;
+          copy->ChunksOf(b + i, &chunks);
+          AppendChunkSamples(chunks, mint, maxt, out);
         },
         [&](size_t i) { return std::move(copy->labels[b + i]); }, &piece);
     if (!in_time) return DeadlineError();

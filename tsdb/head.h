@@ -112,8 +112,8 @@ class Head {
   // decoded piece by piece after it is released, so that neither the lock nor the memory of
   // every decoded series is held while the reader works through the pieces.
   absl::Status SelectSamplesInPieces(
-      const std::vector<LabelMatcher>& matchers, int64_t mint, int64_t maxt,
-      std::chrono::steady_clock::time_point deadline, size_t piece_series,
+      const std::vector<LabelMatcher>& matchers, const SelectHints& hints, int64_t mint,
+      int64_t maxt, std::chrono::steady_clock::time_point deadline, size_t piece_series,
       absl::FunctionRef<absl::Status(std::vector<SeriesSamples>& piece)> consume) const;
   std::vector<std::string> LabelNames(const std::vector<LabelMatcher>& matchers, int64_t mint,
                                       int64_t maxt) const;

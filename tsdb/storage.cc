@@ -54,8 +54,8 @@ absl::StatusOr<std::vector<Labels>> Querier::SelectLabels(
 }
 
 absl::Status Querier::SelectSamplesInPieces(
-    const std::vector<LabelMatcher>& matchers, std::chrono::steady_clock::time_point deadline,
-    size_t piece_series,
+    const std::vector<LabelMatcher>& matchers, const SelectHints& /*hints*/,
+    std::chrono::steady_clock::time_point deadline, size_t piece_series,
     absl::FunctionRef<absl::Status(std::vector<SeriesSamples>& piece)> consume) const {
   absl::StatusOr<std::vector<std::unique_ptr<SeriesData>>> selected = Select(matchers);
   if (!selected.ok()) return selected.status();
@@ -86,8 +86,8 @@ absl::StatusOr<std::vector<SeriesSamples>> Querier::SelectSamples(
     const std::vector<LabelMatcher>& matchers,
     std::chrono::steady_clock::time_point deadline) const {
   std::vector<SeriesSamples> out;
-  absl::Status st =
-      SelectSamplesInPieces(matchers, deadline, SIZE_MAX, [&](std::vector<SeriesSamples>& piece) {
+  absl::Status st = SelectSamplesInPieces(
+      matchers, SelectHints(), deadline, SIZE_MAX, [&](std::vector<SeriesSamples>& piece) {
         if (out.empty()) {
           out = std::move(piece);
         } else {

@@ -95,6 +95,14 @@ inline constexpr size_t kSeriesPerDeadlineCheck = 64;
 // What they return when it has passed.
 absl::Status DeadlineError();
 
+// What a reader will use of a selection, so that the storage can leave the rest out (as
+// Prometheus' storage.SelectHints). An implementation may ignore them and return everything.
+struct SelectHints {
+  // Only each series' newest sample in the querier's [mint, maxt] is used (an instant vector
+  // selector evaluated at one time).
+  bool newest_only = false;
+};
+
 // A consistent read view over [mint, maxt]: never shows half of a committed batch.
 class Querier {
  public:
@@ -112,10 +120,10 @@ class Querier {
   // Fails with DeadlineExceeded, dropping what was decoded, once `deadline` has passed (looked at
   // every few dozen series).
   virtual absl::Status SelectSamplesInPieces(
-      const std::vector<LabelMatcher>& matchers, std::chrono::steady_clock::time_point deadline,
-      size_t piece_series,
+      const std::vector<LabelMatcher>& matchers, const SelectHints& hints,
+      std::chrono::steady_clock::time_point deadline, size_t piece_series,
       absl::FunctionRef<absl::Status(std::vector<SeriesSamples>& piece)> consume) const;
-  // The whole selection of SelectSamplesInPieces as one piece.
+  // The whole selection of SelectSamplesInPieces as one piece, without hints.
   absl::StatusOr<std::vector<SeriesSamples>> SelectSamples(
       const std::vector<LabelMatcher>& matchers,
       std::chrono::steady_clock::time_point deadline) const;

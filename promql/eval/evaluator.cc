@@ -281,7 +281,8 @@ constexpr size_t kSeriesPerSelectPiece = 1024;
 
 }  // namespace
 
-void Evaluator::SelectEach(const VectorSelector& vs, int64_t mint, int64_t maxt, bool count_samples,
+void Evaluator::SelectEach(const VectorSelector& vs, int64_t mint, int64_t maxt,
+                           const tsdb::SelectHints& hints, bool count_samples,
                            absl::FunctionRef<void(Series&)> fn) {
   if (maxt < mint) return;
   std::unique_ptr<tsdb::Querier> q = (*ctx_->querier)(mint, maxt);
@@ -289,29 +290,30 @@ void Evaluator::SelectEach(const VectorSelector& vs, int64_t mint, int64_t maxt,
   // fn runs inside the storage's stream; an evaluation error is carried out of it as a status
   // and thrown again here rather than unwinding through the storage.
   std::optional<EvalError> failed;
-  absl::Status st = q->SelectSamplesInPieces(vs.matchers, ctx_->deadline, kSeriesPerSelectPiece,
-                                             [&](std::vector<tsdb::SeriesSamples>& piece) {
-                                               int64_t held = 0;
-                                               if (count_samples) {
-                                                 for (const tsdb::SeriesSamples& s : piece)
-                                                   held += static_cast<int64_t>(s.samples.size());
-                                               }
-                                               try {
-                                                 ctx_->AddSamples(held);
-                                                 for (tsdb::SeriesSamples& s : piece) {
-                                                   ctx_->CheckDeadline();
-                                                   Series series;
-                                                   series.labels = std::move(s.labels);
-                                                   series.points = std::move(s.samples);
-                                                   fn(series);
-                                                 }
-                                               } catch (EvalError& e) {
-                                                 failed = std::move(e);
-                                                 return absl::CancelledError("evaluation failed");
-                                               }
-                                               ctx_->ReleaseSamples(held);
-                                               return absl::OkStatus();
-                                             });
+  absl::Status st =
+      q->SelectSamplesInPieces(vs.matchers, hints, ctx_->deadline, kSeriesPerSelectPiece,
+                               [&](std::vector<tsdb::SeriesSamples>& piece) {
+                                 int64_t held = 0;
+                                 if (count_samples) {
+                                   for (const tsdb::SeriesSamples& s : piece)
+                                     held += static_cast<int64_t>(s.samples.size());
+                                 }
+                                 try {
+                                   ctx_->AddSamples(held);
+                                   for (tsdb::SeriesSamples& s : piece) {
+                                     ctx_->CheckDeadline();
+                                     Series series;
+                                     series.labels = std::move(s.labels);
+                                     series.points = std::move(s.samples);
+                                     fn(series);
+                                   }
+                                 } catch (EvalError& e) {
+                                   failed = std::move(e);
+                                   return absl::CancelledError("evaluation failed");
+                                 }
+                                 ctx_->ReleaseSamples(held);
+                                 return absl::OkStatus();
+                               });
   if (failed) throw std::move(*failed);
   if (!st.ok()) {
     if (absl::IsDeadlineExceeded(st)) ctx_->CheckDeadlineNow();
@@ -324,10 +326,11 @@ void Evaluator::ForEachRangeSeries(RangeInput& in, absl::FunctionRef<void(Series
     for (Series& s : in.series) fn(s);
     return;
   }
-  SelectEach(*in.selector, in.select_mint, in.select_maxt, true, [&](Series& s) {
-    std::erase_if(s.points, [](const tsdb::Sample& p) { return IsStale(p.v); });
-    if (!s.points.empty()) fn(s);
-  });
+  SelectEach(*in.selector, in.select_mint, in.select_maxt, tsdb::SelectHints(), true,
+             [&](Series& s) {
+               std::erase_if(s.points, [](const tsdb::Sample& p) { return IsStale(p.v); });
+               if (!s.points.empty()) fn(s);
+             });
 }
 
 std::vector<double> Evaluator::EvalScalar(const Expr& e) {
@@ -410,7 +413,11 @@ Value Evaluator::EvalVectorSelector(const VectorSelector& vs) {
   if (num_steps_ == 0) return out;
   if (vs.smoothed) return EvalSmoothedSelector(vs, min_ref, max_ref);
   int64_t total = 0;
-  SelectEach(vs, min_ref - lookback + 1, max_ref, false, [&](Series& s) {
+  // At a single time (an instant query, or `@`) only each series' newest sample in the
+  // lookback window counts, which the storage may hand over without decoding the rest.
+  tsdb::SelectHints hints;
+  hints.newest_only = min_ref == max_ref;
+  SelectEach(vs, min_ref - lookback + 1, max_ref, hints, false, [&](Series& s) {
     Series o;
     o.labels = std::move(s.labels);
     const auto& pts = s.points;
@@ -444,39 +451,40 @@ Value Evaluator::EvalSmoothedSelector(const VectorSelector& vs, int64_t min_ref,
   const int64_t offset = vs.offset_ms;
   Value out;
   int64_t total = 0;
-  SelectEach(vs, min_ref - lookback + 1, max_ref + lookback, false, [&](Series& s) {
-    std::erase_if(s.points, [](const tsdb::Sample& p) { return IsStale(p.v); });
-    const auto& f = s.points;
-    Series o;
-    o.labels = std::move(s.labels);
-    for (int i = 0; i < num_steps_; ++i) {
-      int64_t ts = StepTime(i);
-      int64_t ref = vs.timestamp_ms ? *vs.timestamp_ms - offset : ts - offset;
-      // Samples in (ref - lookback, ref + lookback].
-      auto lo = std::upper_bound(f.begin(), f.end(), ref - lookback,
-                                 [](int64_t t, const tsdb::Sample& p) { return t < p.t; });
-      auto hi = std::upper_bound(f.begin(), f.end(), ref + lookback,
-                                 [](int64_t t, const tsdb::Sample& p) { return t < p.t; });
-      if (lo >= hi) continue;
-      auto it =
-          std::lower_bound(lo, hi, ref, [](const tsdb::Sample& p, int64_t t) { return p.t < t; });
-      if (it != hi && it->t == ref) {
-        o.points.push_back({ts, it->v});
-      } else if (it != lo && it != hi) {
-        const tsdb::Sample& a = *(it - 1);
-        const tsdb::Sample& b = *it;
-        double v =
-            a.v + (b.v - a.v) * static_cast<double>(ref - a.t) / static_cast<double>(b.t - a.t);
-        o.points.push_back({ts, v});
-      } else if (it != lo) {
-        o.points.push_back({ts, (it - 1)->v});
-      }
-    }
-    if (!o.points.empty()) {
-      total += static_cast<int64_t>(o.points.size());
-      out.series.push_back(std::move(o));
-    }
-  });
+  SelectEach(
+      vs, min_ref - lookback + 1, max_ref + lookback, tsdb::SelectHints(), false, [&](Series& s) {
+        std::erase_if(s.points, [](const tsdb::Sample& p) { return IsStale(p.v); });
+        const auto& f = s.points;
+        Series o;
+        o.labels = std::move(s.labels);
+        for (int i = 0; i < num_steps_; ++i) {
+          int64_t ts = StepTime(i);
+          int64_t ref = vs.timestamp_ms ? *vs.timestamp_ms - offset : ts - offset;
+          // Samples in (ref - lookback, ref + lookback].
+          auto lo = std::upper_bound(f.begin(), f.end(), ref - lookback,
+                                     [](int64_t t, const tsdb::Sample& p) { return t < p.t; });
+          auto hi = std::upper_bound(f.begin(), f.end(), ref + lookback,
+                                     [](int64_t t, const tsdb::Sample& p) { return t < p.t; });
+          if (lo >= hi) continue;
+          auto it = std::lower_bound(lo, hi, ref,
+                                     [](const tsdb::Sample& p, int64_t t) { return p.t < t; });
+          if (it != hi && it->t == ref) {
+            o.points.push_back({ts, it->v});
+          } else if (it != lo && it != hi) {
+            const tsdb::Sample& a = *(it - 1);
+            const tsdb::Sample& b = *it;
+            double v =
+                a.v + (b.v - a.v) * static_cast<double>(ref - a.t) / static_cast<double>(b.t - a.t);
+            o.points.push_back({ts, v});
+          } else if (it != lo) {
+            o.points.push_back({ts, (it - 1)->v});
+          }
+        }
+        if (!o.points.empty()) {
+          total += static_cast<int64_t>(o.points.size());
+          out.series.push_back(std::move(o));
+        }
+      });
   ctx_->AddSamples(total);
   return out;
 }

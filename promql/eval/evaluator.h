@@ -167,10 +167,12 @@ class Evaluator {
   // included).
   std::vector<Series> Select(const VectorSelector& vs, int64_t mint, int64_t maxt);
   // The same, streamed: fn is called for each series in order while only a piece of the
-  // selection is held decoded. With count_samples, the piece's samples count towards the query's
-  // sample limit while fn works on it (as a range function's windows do in Prometheus; an instant
-  // selector counts only the points it outputs). fn may take the series' contents.
-  void SelectEach(const VectorSelector& vs, int64_t mint, int64_t maxt, bool count_samples,
+  // selection is held decoded (with hints, perhaps less than all of it). With count_samples, the
+  // piece's samples count towards the query's sample limit while fn works on it (as a range
+  // function's windows do in Prometheus; an instant selector counts only the points it outputs). fn
+  // may take the series' contents.
+  void SelectEach(const VectorSelector& vs, int64_t mint, int64_t maxt,
+                  const tsdb::SelectHints& hints, bool count_samples,
                   absl::FunctionRef<void(Series&)> fn);
 
   // Per-step view of an instant vector: for each step, (series index, value) pairs.

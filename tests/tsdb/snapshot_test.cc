@@ -219,7 +219,8 @@ TEST(SnapshotFastPathTest, SelectSortsManySeriesByLabels) {
 // generic, through Querier's default (Select's snapshots, then their samples).
 absl::StatusOr<std::vector<std::vector<SeriesSamples>>> Pieces(
     const Querier& q, bool generic, size_t piece_series,
-    std::chrono::steady_clock::time_point deadline = kNoDeadline) {
+    std::chrono::steady_clock::time_point deadline = kNoDeadline,
+    const SelectHints& hints = SelectHints()) {
   std::vector<std::vector<SeriesSamples>> pieces;
   auto consume = [&](std::vector<SeriesSamples>& piece) {
     pieces.push_back(std::move(piece));
@@ -227,8 +228,8 @@ absl::StatusOr<std::vector<std::vector<SeriesSamples>>> Pieces(
   };
   const std::vector<LabelMatcher> matchers = {Eq("job", "j")};
   absl::Status st =
-      generic ? q.Querier::SelectSamplesInPieces(matchers, deadline, piece_series, consume)
-              : q.SelectSamplesInPieces(matchers, deadline, piece_series, consume);
+      generic ? q.Querier::SelectSamplesInPieces(matchers, hints, deadline, piece_series, consume)
+              : q.SelectSamplesInPieces(matchers, hints, deadline, piece_series, consume);
   if (!st.ok()) return st;
   return pieces;
 }
@@ -283,6 +284,20 @@ TEST(SnapshotFastPathTest, SelectSamplesMatchesSelectThenDecode) {
     }
     auto fused = q->SelectSamples({Eq("job", "j")}, kNoDeadline);
     ASSERT_TRUE(fused.ok()) << fused.status();
+    // Asked for the newest sample only, the head gives each series' last sample of the window
+    // (from the copy it keeps beside the chunks when the window reaches the series' end).
+    SelectHints newest;
+    newest.newest_only = true;
+    auto last = Pieces(*q, false, SIZE_MAX, kNoDeadline, newest);
+    ASSERT_TRUE(last.ok()) << last.status();
+    const std::vector<SeriesSamples> none;
+    const std::vector<SeriesSamples>& l = last->empty() ? none : (*last)[0];
+    ASSERT_EQ(l.size(), fused->size()) << mint << ".." << maxt;
+    for (size_t k = 0; k < l.size(); ++k) {
+      EXPECT_EQ(l[k].labels, (*fused)[k].labels);
+      ASSERT_EQ(l[k].samples.size(), 1u);
+      ExpectSameBits(l[k].samples, {(*fused)[k].samples.back()});
+    }
     // The label listing names the series Select returns, in its order, without copying chunks.
     auto labels = q->SelectLabels({Eq("job", "j")});
     auto via_select = q->Querier::SelectLabels({Eq("job", "j")});
@@ -308,7 +323,7 @@ TEST(SnapshotFastPathTest, SelectSamplesMatchesSelectThenDecode) {
   // An error from the reader ends the stream after the piece that caused it.
   int calls = 0;
   absl::Status stopped = q->SelectSamplesInPieces(
-      {Eq("job", "j")}, kNoDeadline, 100, [&](std::vector<SeriesSamples>&) {
+      {Eq("job", "j")}, SelectHints(), kNoDeadline, 100, [&](std::vector<SeriesSamples>&) {
         return ++calls == 2 ? absl::CancelledError("enough") : absl::OkStatus();
       });
   EXPECT_EQ(stopped, absl::CancelledError("enough"));
