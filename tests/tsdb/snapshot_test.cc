@@ -330,6 +330,53 @@ TEST(SnapshotFastPathTest, SelectSamplesMatchesSelectThenDecode) {
   EXPECT_EQ(calls, 2);
 }
 
+// The newest sample the head keeps beside each series' chunks stays that of the chunks through a
+// checkpoint and a restart (WAL replay), stale markers included: newest_only answers the same
+// before and after, and the same as decoding.
+TEST(SnapshotFastPathTest, NewestSampleSurvivesRestart) {
+  TempDir dir;
+  const double stale = std::bit_cast<double>(uint64_t{0x7ff0000000000002});
+  auto append = [](DB& db, int from, int to, bool stale_last, double stale_value) {
+    auto app = db.NewAppender();
+    for (int i = 0; i < 50; ++i) {
+      const Labels labels({{"__name__", "m"}, {"i", std::to_string(i)}, {"job", "j"}});
+      for (int k = from; k < to; ++k) {
+        const double v = stale_last && k == to - 1 && i % 3 == 0 ? stale_value : i * 1000.5 + k;
+        ASSERT_TRUE(app->Append(0, labels, int64_t{k} * 15000, v).ok());
+      }
+    }
+    ASSERT_TRUE(app->Commit().ok());
+  };
+  SelectHints newest;
+  newest.newest_only = true;
+  auto check = [&](DB& db) {
+    for (auto [mint, maxt] : std::vector<std::array<int64_t, 2>>{
+             {kMinTime, kMaxTime}, {0, 150 * 15000}, {0, 299 * 15000}, {100 * 15000, kMaxTime}}) {
+      auto q = db.NewQuerier(mint, maxt);
+      auto all = q->SelectSamples({Eq("job", "j")}, kNoDeadline);
+      auto last = Pieces(*q, false, SIZE_MAX, kNoDeadline, newest);
+      ASSERT_TRUE(all.ok() && last.ok());
+      ASSERT_EQ(last->size(), 1u);
+      ASSERT_EQ((*last)[0].size(), all->size());
+      for (size_t k = 0; k < all->size(); ++k) {
+        ASSERT_EQ((*last)[0][k].samples.size(), 1u);
+        ExpectSameBits((*last)[0][k].samples, {(*all)[k].samples.back()});
+      }
+    }
+  };
+  {
+    auto db = DB::Open(dir.path(), DBOptions{});
+    ASSERT_TRUE(db.ok()) << db.status();
+    append(**db, 0, 200, true, stale);
+    ASSERT_TRUE((*db)->Checkpoint().ok());
+    append(**db, 200, 300, true, stale);
+    check(**db);
+  }
+  auto db = DB::Open(dir.path(), DBOptions{});
+  ASSERT_TRUE(db.ok()) << db.status();
+  check(**db);
+}
+
 // Any other SeriesData goes through its iterator, and its labels are copied.
 class VectorSeries final : public SeriesData {
  public:
