@@ -278,7 +278,8 @@ TEST_F(EngineTest, LargeSelectionsAreReadInPieces) {
   auto app = db_->NewAppender();
   for (int i = 0; i < kSeries; ++i) {
     const tsdb::Labels l({{"__name__", "m_total"}, {"i", absl::StrFormat("%05d", i)}});
-    for (int k = 0; k < 10; ++k) ASSERT_TRUE(app->Append(0, l, k * 10000, (i + 1) * k).ok());
+    for (int k = 0; k < 10; ++k)
+      ASSERT_TRUE(app->Append(0, l, int64_t{k} * 10000, (i + 1) * k).ok());
   }
   ASSERT_TRUE(app->Commit().ok());
   Engine e = MakeEngine();

@@ -350,8 +350,11 @@ TEST(SnapshotFastPathTest, NewestSampleSurvivesRestart) {
   SelectHints newest;
   newest.newest_only = true;
   auto check = [&](DB& db) {
-    for (auto [mint, maxt] : std::vector<std::array<int64_t, 2>>{
-             {kMinTime, kMaxTime}, {0, 150 * 15000}, {0, 299 * 15000}, {100 * 15000, kMaxTime}}) {
+    for (auto [mint, maxt] :
+         std::vector<std::array<int64_t, 2>>{{kMinTime, kMaxTime},
+                                             {0, int64_t{150} * 15000},
+                                             {0, int64_t{299} * 15000},
+                                             {int64_t{100} * 15000, kMaxTime}}) {
       auto q = db.NewQuerier(mint, maxt);
       auto all = q->SelectSamples({Eq("job", "j")}, kNoDeadline);
       auto last = Pieces(*q, false, SIZE_MAX, kNoDeadline, newest);
