@@ -126,6 +126,7 @@ def queries():
         'bench_gauge{instance="i7"}',
         "max by (instance) (bench_gauge)",
         "count(bench_requests_total)",
+        "sum by (instance) (rate(bench_requests_total[2m]))",
     ]
     out = []
     for q in instant:
