@@ -212,9 +212,11 @@ Value TimestampOfSelector(Evaluator& ev, const VectorSelector& vs) {
   auto ref_of = [&](int64_t ts) { return (vs.timestamp_ms ? *vs.timestamp_ms : ts) - offset; };
   Value out;
   if (ev.num_steps() == 0) return out;
-  std::vector<Series> raw = ev.Select(vs, ref_of(ev.start()) - lookback + 1, ref_of(ev.end()));
+  const int64_t min_ref = ref_of(ev.start()), max_ref = ref_of(ev.end());
+  tsdb::SelectHints hints;  // as for the selector itself (Evaluator::EvalVectorSelector)
+  hints.newest_only = min_ref == max_ref;
   int64_t total = 0;
-  for (Series& s : raw) {
+  ev.SelectEach(vs, min_ref - lookback + 1, max_ref, hints, false, [&](Series& s) {
     Series o;
     o.labels = std::move(s.labels);
     o.drop_name = true;
@@ -232,7 +234,7 @@ Value TimestampOfSelector(Evaluator& ev, const VectorSelector& vs) {
       total += static_cast<int64_t>(o.points.size());
       out.series.push_back(std::move(o));
     }
-  }
+  });
   ev.ctx().AddSamples(total);
   return out;
 }
