@@ -250,29 +250,6 @@ Evaluator::StepSamples Evaluator::ByStep(const Value& v) const {
   return out;
 }
 
-std::vector<Series> Evaluator::Select(const VectorSelector& vs, int64_t mint, int64_t maxt) {
-  std::vector<Series> out;
-  if (maxt < mint) return out;
-  std::unique_ptr<tsdb::Querier> q = (*ctx_->querier)(mint, maxt);
-  if (q == nullptr) ThrowExec("storage is not available");
-  // The storage decodes the series in parallel (tsdb::WorkerPool) and gives up at the deadline,
-  // which is then reported as any other evaluation timeout.
-  absl::StatusOr<std::vector<tsdb::SeriesSamples>> sel =
-      q->SelectSamples(vs.matchers, ctx_->deadline);
-  if (!sel.ok()) {
-    if (absl::IsDeadlineExceeded(sel.status())) ctx_->CheckDeadlineNow();
-    Throw(sel.status());
-  }
-  out.reserve(sel->size());
-  for (tsdb::SeriesSamples& s : *sel) {
-    Series series;
-    series.labels = std::move(s.labels);
-    series.points = std::move(s.samples);
-    out.push_back(std::move(series));
-  }
-  return out;
-}
-
 namespace {
 
 // Series decoded at a time by streamed selections: enough for the storage to spread a piece over
@@ -319,6 +296,13 @@ void Evaluator::SelectEach(const VectorSelector& vs, int64_t mint, int64_t maxt,
     if (absl::IsDeadlineExceeded(st)) ctx_->CheckDeadlineNow();
     Throw(st);
   }
+}
+
+std::vector<Series> Evaluator::Select(const VectorSelector& vs, int64_t mint, int64_t maxt) {
+  std::vector<Series> out;
+  SelectEach(vs, mint, maxt, tsdb::SelectHints(), false,
+             [&](Series& s) { out.push_back(std::move(s)); });
+  return out;
 }
 
 void Evaluator::ForEachRangeSeries(RangeInput& in, absl::FunctionRef<void(Series&)> fn) {
