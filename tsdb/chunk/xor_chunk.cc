@@ -258,37 +258,52 @@ bool XorIterator::AppendRange(int64_t mint, int64_t maxt, std::vector<Sample>* o
     read_ = read;
   };
   while (!done_ && read < total && r.bits_left() >= kMaxSampleBits) {
-    const uint64_t prefix = r.PeekUnchecked(4);
-    const int ones = std::countl_one(static_cast<uint8_t>(prefix << 4));
-    r.Skip(ones < 4 ? ones + 1 : 4);
+    // A sample's fields are taken from one 56-bit window of the stream while they fit in it (a
+    // regular timestamp and a value of up to about 50 significant bits do), instead of one load
+    // per field: fewer dependent loads per sample.
+    uint64_t w = r.PeekUnchecked(56) << 8;  // left-aligned
+    int used = 0;                           // bits of w consumed
+    const int ones = std::countl_one(static_cast<uint8_t>((w >> 60) << 4));
     uint64_t dod = 0;
-    if (ones > 0) {
+    if (ones == 0) {
+      used = 1;
+    } else if (ones < 4) {
       const int n = kDodBits[ones];
-      dod = r.ReadUnchecked(n);
-      if (n < 64 && dod > (uint64_t{1} << (n - 1))) dod -= uint64_t{1} << n;
+      used = ones + 1;
+      dod = (w << used) >> (64 - n);
+      used += n;
+      if (dod > (uint64_t{1} << (n - 1))) dod -= uint64_t{1} << n;
+    } else {
+      r.Skip(4);
+      dod = r.ReadUnchecked(64);
+      w = r.PeekUnchecked(56) << 8;
     }
     const uint64_t delta = t_delta + dod;
     const int64_t next_t = static_cast<int64_t>(static_cast<uint64_t>(t) + delta);
     if (next_t <= t) {
+      r.Skip(used);
       store();
       return Fail(absl::StrFormat("timestamp %d does not follow the previous one, %d", next_t, t));
     }
-    const uint64_t control = r.PeekUnchecked(2);
+    const uint64_t control = (w << used) >> 62;
     if ((control & 2) == 0) {
-      r.Skip(1);
+      r.Skip(used + 1);
     } else {
-      r.Skip(2);
+      used += 2;
       if ((control & 1) == 0) {
         if (!window_set) {
+          r.Skip(used);
           store();
           return Fail("value reuses a leading/trailing-zero window before any was set");
         }
       } else {
-        const uint64_t header = r.ReadUnchecked(11);
+        const uint64_t header = (w << used) >> 53;
+        used += 11;
         const int lead = static_cast<int>(header >> 6);
         int sig = static_cast<int>(header & 63);
         if (sig == 0) sig = 64;
         if (lead + sig > 64) {
+          r.Skip(used);
           store();
           return Fail(absl::StrFormat("value window of %d leading zeros and %d significant bits",
                                       lead, sig));
@@ -296,7 +311,14 @@ bool XorIterator::AppendRange(int64_t mint, int64_t maxt, std::vector<Sample>* o
         leading = static_cast<uint8_t>(lead);
         trailing = static_cast<uint8_t>(64 - lead - sig);
       }
-      v_bits ^= r.ReadUnchecked(64 - leading - trailing) << trailing;
+      const int n = 64 - leading - trailing;
+      if (used + n <= 56) {
+        v_bits ^= ((w << used) >> (64 - n)) << trailing;
+        r.Skip(used + n);
+      } else {
+        r.Skip(used);
+        v_bits ^= r.ReadUnchecked(n) << trailing;
+      }
       window_set = true;
     }
     t = next_t;

@@ -75,7 +75,7 @@ class XorIterator final : public SampleIterator {
   // on, appends those with mint <= t <= maxt to *out (skipping earlier ones) and stops after the
   // first sample past maxt (returns true; it is then the current sample), or at the end or a
   // decoding error (returns false, with status() as Next leaves it). Keeps the decoder state in
-  // registers instead of going through a call per sample.
+  // registers instead of going through a call per sample. Needs mint <= maxt.
   bool AppendRange(int64_t mint, int64_t maxt, std::vector<Sample>* out);
   // The current sample; meaningful only after Next or Seek returned true.
   Sample At() const override { return Sample{t_, std::bit_cast<double>(v_bits_)}; }
