@@ -35,12 +35,118 @@ bool SameBits(const tsdb::Sample& a, const tsdb::Sample& b) {
   return a.t == b.t && std::bit_cast<uint64_t>(a.v) == std::bit_cast<uint64_t>(b.v);
 }
 
-// Decodes `bytes` both ways over [mint, maxt] and checks that they agree; returns what the
-// sample-by-sample path decoded.
+// An independent, bit-at-a-time reading of the XOR layout (Prometheus' chunkenc format): the
+// samples up to the end or the first damage, and whether it stopped at damage. Written plainly,
+// without the decoder's fast paths, as the oracle for both of them.
+struct Reference {
+  std::vector<tsdb::Sample> samples;
+  bool damaged = false;
+};
+
+Reference ReferenceDecode(std::string_view bytes) {
+  Reference out;
+  if (bytes.size() < 2) {
+    out.damaged = true;
+    return out;
+  }
+  const int total =
+      (static_cast<unsigned char>(bytes[0]) << 8) | static_cast<unsigned char>(bytes[1]);
+  size_t pos = 16;  // in bits, from the start of bytes
+  auto bit = [&](uint64_t* b) {
+    if (pos >= bytes.size() * 8) return false;
+    *b = (static_cast<unsigned char>(bytes[pos / 8]) >> (7 - pos % 8)) & 1;
+    ++pos;
+    return true;
+  };
+  auto bits = [&](int n, uint64_t* v) {
+    *v = 0;
+    for (int i = 0; i < n; ++i) {
+      uint64_t b;
+      if (!bit(&b)) return false;
+      *v = (*v << 1) | b;
+    }
+    return true;
+  };
+  auto uvarint = [&](uint64_t* v) {
+    *v = 0;
+    for (int i = 0; i < 10; ++i) {
+      uint64_t byte;
+      if (!bits(8, &byte)) return false;
+      if (i == 9 && byte > 1) return false;
+      *v |= (byte & 0x7f) << (7 * i);
+      if ((byte & 0x80) == 0) return true;
+    }
+    return false;
+  };
+  int64_t t = 0;
+  uint64_t delta = 0, v = 0;
+  int leading = -1, trailing = 0;
+  auto value = [&]() {
+    uint64_t b;
+    if (!bit(&b)) return false;
+    if (b == 0) return true;
+    if (!bit(&b)) return false;
+    if (b == 1) {
+      uint64_t header;
+      if (!bits(11, &header)) return false;
+      const int lead = static_cast<int>(header >> 6);
+      const int sig = (header & 63) == 0 ? 64 : static_cast<int>(header & 63);
+      if (lead + sig > 64) return false;
+      leading = lead;
+      trailing = 64 - lead - sig;
+    } else if (leading < 0) {
+      return false;
+    }
+    uint64_t x;
+    if (!bits(64 - leading - trailing, &x)) return false;
+    v ^= x << trailing;
+    return true;
+  };
+  for (int i = 0; i < total; ++i) {
+    uint64_t next_delta;
+    if (i == 0) {
+      uint64_t zigzag;
+      if (!uvarint(&zigzag) || !bits(64, &v)) break;
+      t = static_cast<int64_t>(zigzag >> 1) ^ -static_cast<int64_t>(zigzag & 1);
+      out.samples.push_back({t, std::bit_cast<double>(v)});
+      continue;
+    }
+    if (i == 1) {
+      if (!uvarint(&next_delta)) break;
+    } else {
+      int ones = 0;
+      uint64_t b = 1;
+      while (ones < 4 && bit(&b) && b == 1) ++ones;
+      if (ones < 4 && b == 1) break;  // the stream ended inside the prefix
+      static constexpr int kWidth[] = {0, 14, 17, 20, 64};
+      uint64_t dod = 0;
+      if (ones > 0) {
+        if (!bits(kWidth[ones], &dod)) break;
+        const int n = kWidth[ones];
+        if (n < 64 && dod > (uint64_t{1} << (n - 1))) dod -= uint64_t{1} << n;
+      }
+      next_delta = delta + dod;
+    }
+    const auto next_t = static_cast<int64_t>(static_cast<uint64_t>(t) + next_delta);
+    if (next_t <= t || !value()) break;
+    t = next_t;
+    delta = next_delta;
+    out.samples.push_back({t, std::bit_cast<double>(v)});
+  }
+  out.damaged = out.samples.size() < static_cast<size_t>(total);
+  return out;
+}
+
+// Decodes `bytes` both ways over [mint, maxt] and checks that they agree with each other and
+// with the reference reading; returns what the sample-by-sample path decoded.
 std::vector<tsdb::Sample> CheckBothPaths(std::string_view bytes, int64_t mint, int64_t maxt) {
   tsdb::XorIterator slow(bytes);
   std::vector<tsdb::Sample> all;
   while (slow.Next()) all.push_back(slow.At());
+  const Reference ref = ReferenceDecode(bytes);
+  Check(all.size() == ref.samples.size());
+  for (size_t i = 0; i < all.size(); ++i) Check(SameBits(all[i], ref.samples[i]));
+  Check(slow.status().ok() == !ref.damaged);
 
   // What AppendRange must give: the samples in the window up to the first one past maxt.
   std::vector<tsdb::Sample> want;

@@ -1,6 +1,7 @@
 #include "tsdb/chunk/xor_chunk.h"
 
 #include <bit>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_format.h"
@@ -118,56 +119,117 @@ bool XorIterator::ReadValue() {
 // then 2 control bits, an 11-bit window header and 64 value bits.
 constexpr size_t kMaxSampleBits = 4 + 64 + 2 + 11 + 64;
 
+// The state of the unchecked decoder for the bulk of a chunk, held in locals by its callers so
+// that it stays in registers.
+struct XorIterator::FastDecoder {
+  chunk_internal::BitReader r;
+  int64_t t;
+  uint64_t t_delta;
+  uint64_t v_bits;
+  uint8_t leading;
+  uint8_t trailing;
+  bool window_set;
+
+  // Decodes the next sample after the second; at least kMaxSampleBits must be left. A sample's
+  // fields are taken from one 56-bit window of the stream while they fit in it (a regular
+  // timestamp and a value of up to about 50 significant bits do) instead of one load per field.
+  // Decodes exactly as XorIterator's checked path: on a damaged stream returns false with *error
+  // set and the reader just past the field that is wrong, the rest of the state unchanged.
+  [[gnu::always_inline]] bool Step(std::string* error) {
+    uint64_t w = r.PeekUnchecked(56) << 8;  // left-aligned
+    int used = 0;                           // bits of w consumed
+    const int ones = std::countl_one(static_cast<uint8_t>((w >> 60) << 4));
+    uint64_t dod = 0;
+    if (ones == 0) {
+      used = 1;
+    } else if (ones < 4) {
+      const int n = kDodBits[ones];
+      used = ones + 1;
+      dod = (w << used) >> (64 - n);
+      used += n;
+      if (dod > (uint64_t{1} << (n - 1))) dod -= uint64_t{1} << n;
+    } else {
+      r.Skip(4);
+      dod = r.ReadUnchecked(64);
+      w = r.PeekUnchecked(56) << 8;
+    }
+    const uint64_t delta = t_delta + dod;
+    const int64_t next_t = static_cast<int64_t>(static_cast<uint64_t>(t) + delta);
+    if (next_t <= t) {
+      r.Skip(used);
+      *error = absl::StrFormat("timestamp %d does not follow the previous one, %d", next_t, t);
+      return false;
+    }
+    const uint64_t control = (w << used) >> 62;
+    if ((control & 2) == 0) {
+      r.Skip(used + 1);  // same value as before
+    } else {
+      used += 2;
+      uint8_t lead_zeros = leading;
+      uint8_t trail_zeros = trailing;
+      if ((control & 1) == 0) {
+        if (!window_set) {
+          r.Skip(used);
+          *error = "value reuses a leading/trailing-zero window before any was set";
+          return false;
+        }
+      } else {
+        const uint64_t header = (w << used) >> 53;
+        used += 11;
+        const int lead = static_cast<int>(header >> 6);
+        int sig = static_cast<int>(header & 63);
+        if (sig == 0) sig = 64;
+        if (lead + sig > 64) {
+          r.Skip(used);
+          *error = absl::StrFormat("value window of %d leading zeros and %d significant bits", lead,
+                                   sig);
+          return false;
+        }
+        lead_zeros = static_cast<uint8_t>(lead);
+        trail_zeros = static_cast<uint8_t>(64 - lead - sig);
+      }
+      const int n = 64 - lead_zeros - trail_zeros;
+      if (used + n <= 56) {
+        v_bits ^= ((w << used) >> (64 - n)) << trail_zeros;
+        r.Skip(used + n);
+      } else {
+        r.Skip(used);
+        v_bits ^= r.ReadUnchecked(n) << trail_zeros;
+      }
+      leading = lead_zeros;
+      trailing = trail_zeros;
+      window_set = true;
+    }
+    t = next_t;
+    t_delta = delta;
+    return true;
+  }
+};
+
+XorIterator::FastDecoder XorIterator::Suspend() const {
+  return FastDecoder{reader_, t_, t_delta_, v_bits_, leading_, trailing_, window_set_};
+}
+
+void XorIterator::Resume(const FastDecoder& d) {
+  reader_ = d.r;
+  t_ = d.t;
+  t_delta_ = d.t_delta;
+  v_bits_ = d.v_bits;
+  leading_ = d.leading;
+  trailing_ = d.trailing;
+  window_set_ = d.window_set;
+}
+
 bool XorIterator::Next() {
   // Fast path for the bulk of a chunk: when a whole sample's worth of bits is left, the reads need
   // no bounds checks. Decodes exactly as the checked path below (same results, same errors at the
   // same bit positions).
   if (read_ >= 2 && read_ < total_ && !done_ && reader_.bits_left() >= kMaxSampleBits) {
-    const uint64_t prefix = reader_.PeekUnchecked(4);
-    const int ones = std::countl_one(static_cast<uint8_t>(prefix << 4));
-    reader_.Skip(ones < 4 ? ones + 1 : 4);
-    uint64_t dod = 0;
-    if (ones > 0) {
-      const int n = kDodBits[ones];
-      dod = reader_.ReadUnchecked(n);
-      if (n < 64 && dod > (uint64_t{1} << (n - 1))) dod -= uint64_t{1} << n;
-    }
-    const uint64_t delta = t_delta_ + dod;
-    const int64_t t = static_cast<int64_t>(static_cast<uint64_t>(t_) + delta);
-    if (t <= t_) {
-      return Fail(absl::StrFormat("timestamp %d does not follow the previous one, %d", t, t_));
-    }
-    const uint64_t control = reader_.PeekUnchecked(2);
-    if ((control & 2) == 0) {
-      reader_.Skip(1);  // same value as before
-    } else {
-      reader_.Skip(2);
-      uint8_t leading = leading_;
-      uint8_t trailing = trailing_;
-      if ((control & 1) == 0) {
-        if (!window_set_) {
-          return Fail("value reuses a leading/trailing-zero window before any was set");
-        }
-      } else {
-        const uint64_t header = reader_.ReadUnchecked(11);
-        const int lead = static_cast<int>(header >> 6);
-        int sig = static_cast<int>(header & 63);
-        if (sig == 0) sig = 64;
-        if (lead + sig > 64) {
-          return Fail(absl::StrFormat("value window of %d leading zeros and %d significant bits",
-                                      lead, sig));
-        }
-        leading = static_cast<uint8_t>(lead);
-        trailing = static_cast<uint8_t>(64 - lead - sig);
-      }
-      const uint64_t bits = reader_.ReadUnchecked(64 - leading - trailing);
-      v_bits_ ^= bits << trailing;
-      leading_ = leading;
-      trailing_ = trailing;
-      window_set_ = true;
-    }
-    t_ = t;
-    t_delta_ = delta;
+    FastDecoder d = Suspend();
+    std::string error;
+    const bool ok = d.Step(&error);
+    Resume(d);  // on failure only the reader moved
+    if (!ok) return Fail(error);
     ++read_;
     return true;
   }
@@ -228,13 +290,7 @@ bool XorIterator::AppendRange(int64_t mint, int64_t maxt, std::vector<Sample>* o
     out->push_back(At());
   }
   // The bulk of the chunk, as Next's fast path, with the state in locals.
-  chunk_internal::BitReader r = reader_;
-  int64_t t = t_;
-  uint64_t t_delta = t_delta_;
-  uint64_t v_bits = v_bits_;
-  uint8_t leading = leading_;
-  uint8_t trailing = trailing_;
-  bool window_set = window_set_;
+  FastDecoder d = Suspend();
   int read = read_;
   const int total = total_;
   // Samples are staged in a small local buffer and appended in batches: no per-sample capacity
@@ -248,88 +304,22 @@ bool XorIterator::AppendRange(int64_t mint, int64_t maxt, std::vector<Sample>* o
   };
   auto store = [&] {
     flush();
-    reader_ = r;
-    t_ = t;
-    t_delta_ = t_delta;
-    v_bits_ = v_bits;
-    leading_ = leading;
-    trailing_ = trailing;
-    window_set_ = window_set;
+    Resume(d);
     read_ = read;
   };
-  while (!done_ && read < total && r.bits_left() >= kMaxSampleBits) {
-    // A sample's fields are taken from one 56-bit window of the stream while they fit in it (a
-    // regular timestamp and a value of up to about 50 significant bits do), instead of one load
-    // per field: fewer dependent loads per sample.
-    uint64_t w = r.PeekUnchecked(56) << 8;  // left-aligned
-    int used = 0;                           // bits of w consumed
-    const int ones = std::countl_one(static_cast<uint8_t>((w >> 60) << 4));
-    uint64_t dod = 0;
-    if (ones == 0) {
-      used = 1;
-    } else if (ones < 4) {
-      const int n = kDodBits[ones];
-      used = ones + 1;
-      dod = (w << used) >> (64 - n);
-      used += n;
-      if (dod > (uint64_t{1} << (n - 1))) dod -= uint64_t{1} << n;
-    } else {
-      r.Skip(4);
-      dod = r.ReadUnchecked(64);
-      w = r.PeekUnchecked(56) << 8;
-    }
-    const uint64_t delta = t_delta + dod;
-    const int64_t next_t = static_cast<int64_t>(static_cast<uint64_t>(t) + delta);
-    if (next_t <= t) {
-      r.Skip(used);
+  std::string error;
+  while (!done_ && read < total && d.r.bits_left() >= kMaxSampleBits) {
+    if (!d.Step(&error)) {
       store();
-      return Fail(absl::StrFormat("timestamp %d does not follow the previous one, %d", next_t, t));
+      return Fail(error);
     }
-    const uint64_t control = (w << used) >> 62;
-    if ((control & 2) == 0) {
-      r.Skip(used + 1);
-    } else {
-      used += 2;
-      if ((control & 1) == 0) {
-        if (!window_set) {
-          r.Skip(used);
-          store();
-          return Fail("value reuses a leading/trailing-zero window before any was set");
-        }
-      } else {
-        const uint64_t header = (w << used) >> 53;
-        used += 11;
-        const int lead = static_cast<int>(header >> 6);
-        int sig = static_cast<int>(header & 63);
-        if (sig == 0) sig = 64;
-        if (lead + sig > 64) {
-          r.Skip(used);
-          store();
-          return Fail(absl::StrFormat("value window of %d leading zeros and %d significant bits",
-                                      lead, sig));
-        }
-        leading = static_cast<uint8_t>(lead);
-        trailing = static_cast<uint8_t>(64 - lead - sig);
-      }
-      const int n = 64 - leading - trailing;
-      if (used + n <= 56) {
-        v_bits ^= ((w << used) >> (64 - n)) << trailing;
-        r.Skip(used + n);
-      } else {
-        r.Skip(used);
-        v_bits ^= r.ReadUnchecked(n) << trailing;
-      }
-      window_set = true;
-    }
-    t = next_t;
-    t_delta = delta;
     ++read;
-    if (t < mint) continue;
-    if (t > maxt) {
+    if (d.t < mint) continue;
+    if (d.t > maxt) {
       store();
       return true;
     }
-    buf[buffered++] = Sample{t, std::bit_cast<double>(v_bits)};
+    buf[buffered++] = Sample{d.t, std::bit_cast<double>(d.v_bits)};
     if (buffered == kBatch) flush();
   }
   store();

@@ -89,6 +89,12 @@ class XorIterator final : public SampleIterator {
  private:
   friend class XorChunk;
 
+  // The decoder of the bulk of a chunk (defined in the .cc), working on a copy of the state
+  // below held in locals; Resume takes its state back.
+  struct FastDecoder;
+  FastDecoder Suspend() const;
+  void Resume(const FastDecoder& d);
+
   void Init();
   bool Fail(std::string_view what);
   bool ReadVarint(uint64_t* out);
