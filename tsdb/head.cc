@@ -22,33 +22,54 @@ bool IsPresenceMatcher(const LabelMatcher& m) {
   return m.type() == LabelMatcher::Type::kNotEqual && m.value().empty();
 }
 
-// A query's private copy of one series: its labels and the chunks overlapping the query range,
-// back to back in one buffer (one allocation per series instead of one per chunk).
-class SnapshotSeries final : public SeriesData {
- public:
-  using Ends = absl::InlinedVector<uint32_t, 4>;
-  SnapshotSeries(Labels labels, std::string bytes, Ends ends, int64_t mint, int64_t maxt)
-      : labels_(std::move(labels)),
-        bytes_(std::move(bytes)),
-        ends_(std::move(ends)),
-        mint_(mint),
-        maxt_(maxt) {}
-  const Labels& labels() const override { return labels_; }
-  std::unique_ptr<SampleIterator> Iterator() const override;
+// Views of chunks' encoded bytes, as a series' chunks usually number few.
+using ChunkViews = absl::InlinedVector<std::string_view, 4>;
 
+// Chunks copied back to back into one buffer: one allocation for all of them instead of one per
+// chunk.
+class PackedChunks {
+ public:
+  // Copies the chunks in `views` after those already held.
+  void Append(const ChunkViews& views) {
+    size_t size = bytes_.size();
+    for (std::string_view v : views) size += v.size();
+    if (size > bytes_.capacity()) bytes_.reserve(std::max(size, 2 * bytes_.capacity()));
+    for (std::string_view v : views) {
+      bytes_.append(v);
+      ends_.push_back(bytes_.size());
+    }
+  }
   size_t num_chunks() const { return ends_.size(); }
   std::string_view chunk(size_t i) const {
     const size_t begin = i == 0 ? 0 : ends_[i - 1];
     return std::string_view(bytes_).substr(begin, ends_[i] - begin);
   }
+  // Appends views of chunks [begin, end) to *out.
+  void ViewsOf(size_t begin, size_t end, ChunkViews* out) const {
+    for (size_t i = begin; i < end; ++i) out->push_back(chunk(i));
+  }
+
+ private:
+  std::string bytes_;
+  absl::InlinedVector<size_t, 4> ends_;  // end offset of each chunk in bytes_
+};
+
+// A query's private copy of one series: its labels and the chunks overlapping the query range.
+class SnapshotSeries final : public SeriesData {
+ public:
+  SnapshotSeries(Labels labels, PackedChunks chunks, int64_t mint, int64_t maxt)
+      : labels_(std::move(labels)), chunks_(std::move(chunks)), mint_(mint), maxt_(maxt) {}
+  const Labels& labels() const override { return labels_; }
+  std::unique_ptr<SampleIterator> Iterator() const override;
+
+  const PackedChunks& chunks() const { return chunks_; }
   // What Iterator() yields from Seek(mint) on while t <= maxt, without a virtual call per sample.
   void AppendSamples(int64_t mint, int64_t maxt, std::vector<Sample>* out) const;
   Labels TakeLabels() { return std::move(labels_); }
 
  private:
   Labels labels_;
-  std::string bytes_;
-  Ends ends_;  // end offset of each chunk in bytes_
+  PackedChunks chunks_;
   int64_t mint_;
   int64_t maxt_;
 };
@@ -90,8 +111,8 @@ class SnapshotIterator final : public SampleIterator {
 
  private:
   bool OpenNext() {
-    if (next_chunk_ >= series_->num_chunks()) return false;
-    it_.emplace(series_->chunk(next_chunk_++));
+    if (next_chunk_ >= series_->chunks().num_chunks()) return false;
+    it_.emplace(series_->chunks().chunk(next_chunk_++));
     return true;
   }
   bool CheckMax() {
@@ -145,8 +166,8 @@ void AppendChunkSamples(const Chunks& chunks, int64_t mint, int64_t maxt,
 }
 
 void SnapshotSeries::AppendSamples(int64_t mint, int64_t maxt, std::vector<Sample>* out) const {
-  absl::InlinedVector<std::string_view, 4> chunks;
-  for (size_t i = 0; i < ends_.size(); ++i) chunks.push_back(chunk(i));
+  ChunkViews chunks;
+  chunks_.ViewsOf(0, chunks_.num_chunks(), &chunks);
   AppendChunkSamples(chunks, std::max(mint, mint_), std::min(maxt, maxt_), out);
 }
 
@@ -169,10 +190,6 @@ inline void PrefetchAhead(const Vec& v, size_t i, GetSeries get) {
   if (i + 4 < v.size()) {
     if (const MemSeries* s = get(v[i + 4])) __builtin_prefetch(s->open.bytes().data());
   }
-}
-
-bool Overlaps(const XorChunk& c, int64_t mint, int64_t maxt) {
-  return c.num_samples() > 0 && c.max_time() >= mint && c.min_time() <= maxt;
 }
 
 // a->labels < b->labels. The strings are interned, so equal names and values (most of them: the
@@ -246,10 +263,48 @@ void SortByLabels(std::vector<const MemSeries*>* series) {
   *series = std::move(sorted);
 }
 
+// Whether a chunk of s overlaps [mint, maxt]. The chunks are in time order, so only the first one
+// ending at or after mint can tell: the others start later. Reading a chunk's first timestamp
+// touches its bytes, so it is read once.
 bool SeriesOverlaps(const MemSeries& s, int64_t mint, int64_t maxt) {
-  bool overlaps = false;
-  s.ForEachChunk([&](const XorChunk& c) { overlaps = overlaps || Overlaps(c, mint, maxt); });
-  return overlaps;
+  std::optional<bool> overlaps;
+  s.ForEachChunk([&](const XorChunk& c) {
+    if (!overlaps && c.num_samples() > 0 && c.max_time() >= mint) overlaps = c.min_time() <= maxt;
+  });
+  return overlaps.value_or(false);
+}
+
+// Appends to *out the chunks of s overlapping [mint, maxt], views of the head's bytes that stay
+// valid while its lock is held, and returns about how many of their samples fall inside the
+// window: a chunk partly inside counts in proportion to the part of its time span inside
+// (samples are usually evenly spaced). In one walk over the chunks, reading the first timestamp
+// (from a chunk's bytes) of at most the first and the last chunk overlapping.
+double OverlappingChunks(const MemSeries& s, int64_t mint, int64_t maxt, ChunkViews* out) {
+  double samples = 0;
+  bool inside = false;  // a chunk overlapped: later ones start after mint
+  bool past = false;    // a chunk started after maxt: so do later ones
+  s.ForEachChunk([&](const XorChunk& c) {
+    if (past || c.num_samples() == 0 || c.max_time() < mint) return;
+    if (inside && c.max_time() <= maxt) {
+      // Wholly inside the window: no need to read where it starts.
+      out->push_back(c.bytes());
+      samples += c.num_samples();
+      return;
+    }
+    const int64_t min_time = c.min_time();
+    if (min_time > maxt) {
+      past = true;
+      return;
+    }
+    out->push_back(c.bytes());
+    inside = true;
+    const int64_t lo = std::max(mint, min_time), hi = std::min(maxt, c.max_time());
+    const int64_t span = c.max_time() - min_time;
+    samples += span <= 0 ? c.num_samples()
+                         : c.num_samples() * (static_cast<double>(hi - lo) + 1) /
+                               (static_cast<double>(span) + 1);
+  });
+  return samples;
 }
 
 }  // namespace
@@ -582,23 +637,11 @@ constexpr size_t kSeriesPerPiece = 256;
 // A SnapshotSeries of s restricted to the chunks overlapping [mint, maxt]; the caller holds the
 // head's lock.
 std::unique_ptr<SeriesData> SnapshotOf(const MemSeries& s, int64_t mint, int64_t maxt) {
-  absl::InlinedVector<const XorChunk*, 4> chunks;
-  size_t size = 0;
-  s.ForEachChunk([&](const XorChunk& c) {
-    if (Overlaps(c, mint, maxt)) {
-      chunks.push_back(&c);
-      size += c.bytes().size();
-    }
-  });
-  std::string bytes;
-  bytes.reserve(size);
-  SnapshotSeries::Ends ends;
-  for (const XorChunk* c : chunks) {
-    bytes.append(c->bytes());
-    ends.push_back(static_cast<uint32_t>(bytes.size()));
-  }
-  return std::make_unique<SnapshotSeries>(s.ToLabels(), std::move(bytes), std::move(ends), mint,
-                                          maxt);
+  ChunkViews views;
+  OverlappingChunks(s, mint, maxt, &views);
+  PackedChunks chunks;
+  chunks.Append(views);
+  return std::make_unique<SnapshotSeries>(s.ToLabels(), std::move(chunks), mint, maxt);
 }
 
 }  // namespace
@@ -653,10 +696,8 @@ void AppendMemSeriesSamples(const MemSeries& s, int64_t mint, int64_t maxt, bool
     if (s.max_time >= mint && !s.empty()) out->push_back({s.max_time, s.last_value});
     return;
   }
-  absl::InlinedVector<std::string_view, 4> chunks;
-  s.ForEachChunk([&](const XorChunk& c) {
-    if (Overlaps(c, mint, maxt)) chunks.push_back(c.bytes());
-  });
+  ChunkViews chunks;
+  OverlappingChunks(s, mint, maxt, &chunks);
   AppendChunkSamples(chunks, mint, maxt, out);
   if (newest_only && out->size() > 1) out->erase(out->begin(), out->end() - 1);
 }
@@ -666,59 +707,33 @@ void AppendMemSeriesSamples(const MemSeries& s, int64_t mint, int64_t maxt, bool
 // compressed copy, which costs the copy but bounds what a query holds.
 constexpr double kSamplesDecodedAtOnce = 1 << 19;
 
-// About how many samples of the series fall in [mint, maxt]: a chunk partly inside counts in
-// proportion to the part of its time span inside (samples are usually evenly spaced).
-double EstimateSamples(const std::vector<const MemSeries*>& selected, int64_t mint, int64_t maxt) {
-  double n = 0;
-  for (const MemSeries* s : selected) {
-    s->ForEachChunk([&](const XorChunk& c) {
-      if (!Overlaps(c, mint, maxt)) return;
-      const int64_t lo = std::max(mint, c.min_time()), hi = std::min(maxt, c.max_time());
-      const int64_t span = c.max_time() - c.min_time();
-      n += span <= 0 ? c.num_samples()
-                     : c.num_samples() * (static_cast<double>(hi - lo) + 1) /
-                           (static_cast<double>(span) + 1);
-    });
-  }
-  return n;
-}
-
 // The chunks of selected series overlapping a window, copied out compressed (a tenth of their
 // decoded size, about), with the series' labels: what a piecewise read decodes from once the
 // head's lock is released.
 struct CompressedSelection {
-  std::string bytes;
-  std::vector<size_t> chunk_ends;    // end offset of each chunk in bytes
+  PackedChunks chunks;
   std::vector<size_t> series_first;  // first chunk of each series, plus the total at the end
   std::vector<Labels> labels;
 
-  CompressedSelection(const std::vector<const MemSeries*>& selected, int64_t mint, int64_t maxt) {
-    size_t size = 0;
-    for (const MemSeries* s : selected) {
-      s->ForEachChunk([&](const XorChunk& c) {
-        if (Overlaps(c, mint, maxt)) size += c.bytes().size();
-      });
-    }
-    bytes.reserve(size);
+  // views[i]: the chunks of selected[i] to copy. The caller holds the head's lock.
+  CompressedSelection(const std::vector<const MemSeries*>& selected,
+                      const std::vector<ChunkViews>& views) {
+    ChunkViews all;
+    for (const ChunkViews& v : views) all.insert(all.end(), v.begin(), v.end());
+    chunks.Append(all);
     labels.reserve(selected.size());
     series_first.reserve(selected.size() + 1);
-    for (const MemSeries* s : selected) {
-      series_first.push_back(chunk_ends.size());
-      s->ForEachChunk([&](const XorChunk& c) {
-        if (!Overlaps(c, mint, maxt)) return;
-        bytes.append(c.bytes());
-        chunk_ends.push_back(bytes.size());
-      });
-      labels.push_back(s->ToLabels());
+    size_t first = 0;
+    for (size_t i = 0; i < selected.size(); ++i) {
+      series_first.push_back(first);
+      first += views[i].size();
+      labels.push_back(selected[i]->ToLabels());
     }
-    series_first.push_back(chunk_ends.size());
+    series_first.push_back(first);
   }
 
-  void ChunksOf(size_t series, absl::InlinedVector<std::string_view, 4>* out) const {
-    for (size_t c = series_first[series]; c < series_first[series + 1]; ++c) {
-      const size_t begin = c == 0 ? 0 : chunk_ends[c - 1];
-      out->push_back(std::string_view(bytes).substr(begin, chunk_ends[c] - begin));
-    }
+  void ChunksOf(size_t series, ChunkViews* out) const {
+    chunks.ViewsOf(series_first[series], series_first[series + 1], out);
   }
 };
 
@@ -734,10 +749,7 @@ absl::Status Head::SelectSamplesInPieces(
   {
     std::shared_lock lock(mu_);
     const std::vector<const MemSeries*> selected = SelectSortedLocked(matchers, mint, maxt);
-    if (!hints.newest_only && selected.size() > piece_series &&
-        EstimateSamples(selected, mint, maxt) > kSamplesDecodedAtOnce) {
-      copy.emplace(selected, mint, maxt);
-    } else {
+    if (hints.newest_only || selected.size() <= piece_series) {
       // Decoded straight from the head's chunks while the shared lock keeps them from changing,
       // with no copy of the compressed bytes.
       const bool in_time = DecodeOnWorkers(
@@ -747,6 +759,24 @@ absl::Status Head::SelectSamplesInPieces(
           },
           [&](size_t i) { return selected[i]->ToLabels(); }, &piece);
       if (!in_time) return DeadlineError();
+    } else {
+      // More than a piece: what is decoded at once depends on how many samples the chunks hold.
+      std::vector<ChunkViews> views(selected.size());
+      double samples = 0;
+      for (size_t i = 0; i < selected.size(); ++i) {
+        samples += OverlappingChunks(*selected[i], mint, maxt, &views[i]);
+      }
+      if (samples > kSamplesDecodedAtOnce) {
+        copy.emplace(selected, views);
+      } else {
+        const bool in_time = DecodeOnWorkers(
+            selected.size(), deadline,
+            [&](size_t i, std::vector<Sample>* out) {
+              AppendChunkSamples(views[i], mint, maxt, out);
+            },
+            [&](size_t i) { return selected[i]->ToLabels(); }, &piece);
+        if (!in_time) return DeadlineError();
+      }
     }
   }
   if (!copy) {
@@ -766,7 +796,7 @@ absl::Status Head::SelectSamplesInPieces(
     const bool in_time = DecodeOnWorkers(
         e - b, deadline,
         [&](size_t i, std::vector<Sample>* out) {
-          absl::InlinedVector<std::string_view, 4> chunks;
+          ChunkViews chunks;
           copy->ChunksOf(b + i, &chunks);
           AppendChunkSamples(chunks, mint, maxt, out);
         },

@@ -82,21 +82,4 @@ absl::Status Querier::SelectSamplesInPieces(
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<SeriesSamples>> Querier::SelectSamples(
-    const std::vector<LabelMatcher>& matchers,
-    std::chrono::steady_clock::time_point deadline) const {
-  std::vector<SeriesSamples> out;
-  absl::Status st = SelectSamplesInPieces(
-      matchers, SelectHints(), deadline, SIZE_MAX, [&](std::vector<SeriesSamples>& piece) {
-        if (out.empty()) {
-          out = std::move(piece);
-        } else {
-          std::move(piece.begin(), piece.end(), std::back_inserter(out));
-        }
-        return absl::OkStatus();
-      });
-  if (!st.ok()) return st;
-  return out;
-}
-
 }  // namespace tsdb

@@ -84,7 +84,7 @@ class SeriesData {
   virtual std::unique_ptr<SampleIterator> Iterator() const = 0;
 };
 
-// One series with its samples copied out, as Querier::SelectSamples returns it.
+// One series with its samples copied out, as Querier::SelectSamplesInPieces hands them over.
 struct SeriesSamples {
   Labels labels;
   std::vector<Sample> samples;  // ascending time
@@ -123,10 +123,6 @@ class Querier {
       const std::vector<LabelMatcher>& matchers, const SelectHints& hints,
       std::chrono::steady_clock::time_point deadline, size_t piece_series,
       absl::FunctionRef<absl::Status(std::vector<SeriesSamples>& piece)> consume) const;
-  // The whole selection of SelectSamplesInPieces as one piece, without hints.
-  absl::StatusOr<std::vector<SeriesSamples>> SelectSamples(
-      const std::vector<LabelMatcher>& matchers,
-      std::chrono::steady_clock::time_point deadline) const;
   // The label sets of the series Select would return, in the same order, without their samples
   // (for /api/v1/series and other listings). The default goes through Select.
   virtual absl::StatusOr<std::vector<Labels>> SelectLabels(

@@ -78,7 +78,7 @@ bool ReadDigits(std::string_view s, size_t* i, int n, int* out) {
 // RFC 3339 as Go's time.Parse(time.RFC3339Nano, s) accepts it: a four-digit year.
 bool ParseRfc3339Ms(std::string_view s, int64_t* ms) {
   size_t i = 0;
-  int year, month, day, hour, minute, second;
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
   if (!ReadDigits(s, &i, 4, &year) || i >= s.size() || s[i++] != '-') return false;
   if (!ReadDigits(s, &i, 2, &month) || i >= s.size() || s[i++] != '-') return false;
   if (!ReadDigits(s, &i, 2, &day) || i >= s.size() || s[i++] != 'T') return false;

@@ -234,6 +234,23 @@ absl::StatusOr<std::vector<std::vector<SeriesSamples>>> Pieces(
   return pieces;
 }
 
+// The whole selection through the head's path as one piece (empty when no series has samples).
+absl::StatusOr<std::vector<SeriesSamples>> AllSamples(
+    const Querier& q, const std::vector<LabelMatcher>& matchers,
+    std::chrono::steady_clock::time_point deadline = kNoDeadline) {
+  std::vector<SeriesSamples> all;
+  int pieces = 0;
+  absl::Status st = q.SelectSamplesInPieces(matchers, SelectHints(), deadline, SIZE_MAX,
+                                            [&](std::vector<SeriesSamples>& piece) {
+                                              ++pieces;
+                                              all = std::move(piece);
+                                              return absl::OkStatus();
+                                            });
+  if (!st.ok()) return st;
+  EXPECT_LE(pieces, 1);
+  return all;
+}
+
 // The head's SelectSamplesInPieces (decoding straight from its chunks on the read workers, or
 // from a compressed copy when the selection spans several pieces) returns what the generic path
 // (Select's snapshots, then their samples) returns: same series in the same order and the same
@@ -247,6 +264,7 @@ TEST(SnapshotFastPathTest, SelectSamplesMatchesSelectThenDecode) {
   // cut some of them out entirely, and values of every XOR case. About 570,000 samples in all:
   // more than the head decodes at once, so reads of the whole range in several pieces go through
   // its compressed copy, and the narrow windows through the direct path.
+  std::vector<std::vector<Sample>> appended(1500);
   for (int i = 0; i < 1500; ++i) {
     const Labels labels({{"__name__", "m"}, {"i", std::to_string(i)}, {"job", "j"}});
     const std::vector<Sample> samples = RandomSamples(static_cast<uint64_t>(i), 30 + i % 720);
@@ -254,14 +272,37 @@ TEST(SnapshotFastPathTest, SelectSamplesMatchesSelectThenDecode) {
     for (const Sample& x : samples) {
       t += 1 + (x.t & 0xffff);  // increasing, spread over about a day
       ASSERT_TRUE(app->Append(0, labels, t, x.v).ok());
+      appended[i].push_back({t, x.v});
     }
   }
   ASSERT_TRUE(app->Commit().ok());
-  for (auto [mint, maxt] : std::vector<std::array<int64_t, 2>>{{kMinTime, kMaxTime},
-                                                               {1000000, 3000000},
-                                                               {5000000, 5000001},
-                                                               {0, 0},
-                                                               {int64_t{1} << 50, kMaxTime}}) {
+  // Every series with samples in [mint, maxt] is in the pieces, once, with exactly those samples.
+  auto expect_appended = [&](const std::vector<std::vector<SeriesSamples>>& pieces, int64_t mint,
+                             int64_t maxt) {
+    std::vector<bool> seen(appended.size());
+    for (const std::vector<SeriesSamples>& piece : pieces) {
+      for (const SeriesSamples& s : piece) {
+        const size_t i = std::stoul(std::string(s.labels.Get("i")));
+        ASSERT_LT(i, appended.size());
+        ASSERT_FALSE(seen[i]) << i;
+        seen[i] = true;
+        ExpectSameBits(s.samples, Filter(appended[i], mint, maxt));
+      }
+    }
+    for (size_t i = 0; i < appended.size(); ++i) {
+      if (!seen[i]) {
+        EXPECT_TRUE(Filter(appended[i], mint, maxt).empty()) << i;
+      }
+    }
+  };
+  for (auto [mint, maxt] :
+       std::vector<std::array<int64_t, 2>>{{kMinTime, kMaxTime},
+                                           {1000000, 3000000},
+                                           {5000000, 5000001},
+                                           {0, 0},
+                                           {appended[700][3].t, appended[700][200].t},
+                                           {appended[9].back().t, kMaxTime},
+                                           {int64_t{1} << 50, kMaxTime}}) {
     auto q = (*db)->NewQuerier(mint, maxt);
     for (size_t piece_series : {size_t{1}, size_t{7}, size_t{500}, size_t{1500}, SIZE_MAX}) {
       auto fused = Pieces(*q, false, piece_series);
@@ -269,6 +310,7 @@ TEST(SnapshotFastPathTest, SelectSamplesMatchesSelectThenDecode) {
       ASSERT_TRUE(fused.ok()) << fused.status();
       ASSERT_TRUE(generic.ok()) << generic.status();
       ASSERT_EQ(fused->size(), generic->size()) << mint << ".." << maxt << " by " << piece_series;
+      expect_appended(*fused, mint, maxt);
       for (size_t p = 0; p < fused->size(); ++p) {
         const std::vector<SeriesSamples>& f = (*fused)[p];
         const std::vector<SeriesSamples>& g = (*generic)[p];
@@ -282,7 +324,7 @@ TEST(SnapshotFastPathTest, SelectSamplesMatchesSelectThenDecode) {
         }
       }
     }
-    auto fused = q->SelectSamples({Eq("job", "j")}, kNoDeadline);
+    auto fused = AllSamples(*q, {Eq("job", "j")});
     ASSERT_TRUE(fused.ok()) << fused.status();
     // Asked for the newest sample only, the head gives each series' last sample of the window
     // (from the copy it keeps beside the chunks when the window reaches the series' end).
@@ -308,11 +350,10 @@ TEST(SnapshotFastPathTest, SelectSamplesMatchesSelectThenDecode) {
   }
   auto q = (*db)->NewQuerier(kMinTime, kMaxTime);
   EXPECT_EQ(q->SelectLabels({Eq("job", "")}).status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(q->SelectSamples({Eq("job", "")}, kNoDeadline).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(AllSamples(*q, {Eq("job", "")}).status().code(), absl::StatusCode::kInvalidArgument);
   // A deadline already past: nothing is decoded, both paths say why.
   const auto past = std::chrono::steady_clock::now() - std::chrono::seconds(1);
-  EXPECT_EQ(q->SelectSamples({Eq("job", "j")}, past).status().code(),
+  EXPECT_EQ(AllSamples(*q, {Eq("job", "j")}, past).status().code(),
             absl::StatusCode::kDeadlineExceeded);
   for (size_t piece_series : {size_t{7}, SIZE_MAX}) {
     EXPECT_EQ(Pieces(*q, false, piece_series, past).status().code(),
@@ -356,7 +397,7 @@ TEST(SnapshotFastPathTest, NewestSampleSurvivesRestart) {
                                              {0, int64_t{299} * 15000},
                                              {int64_t{100} * 15000, kMaxTime}}) {
       auto q = db.NewQuerier(mint, maxt);
-      auto all = q->SelectSamples({Eq("job", "j")}, kNoDeadline);
+      auto all = AllSamples(*q, {Eq("job", "j")});
       auto last = Pieces(*q, false, SIZE_MAX, kNoDeadline, newest);
       ASSERT_TRUE(all.ok() && last.ok());
       ASSERT_EQ(last->size(), 1u);
