@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
-#include <unordered_map>
 
 #include "absl/strings/str_cat.h"
 #include "promql/eval/evaluator.h"
@@ -18,61 +17,16 @@ using eval::EvalError;
 using eval::Series;
 using eval::Value;
 
-std::string_view DocumentedType(ValueType t) {
-  switch (t) {
-    case ValueType::kScalar:
-      return "scalar";
-    case ValueType::kString:
-      return "string";
-    case ValueType::kVector:
-      return "instant vector";
-    case ValueType::kMatrix:
-      return "range vector";
-  }
-  return "unknown";
-}
-
-// Strips the metric name from flagged series and merges series that now share a label set (when
-// their points do not overlap; otherwise the result is ambiguous and an error).
-absl::Status CleanupMatrix(std::vector<Series>* series) {
+// Strips the metric name from flagged series and merges series that now share a label set (see
+// eval::MergeSameLabelsets).
+void CleanupMatrix(std::vector<Series>* series) {
   for (Series& s : *series) {
     if (s.drop_name) {
       s.labels = eval::DropMetricName(s.labels);
       s.drop_name = false;
     }
   }
-  std::unordered_multimap<uint64_t, size_t> index;
-  std::vector<Series> out;
-  out.reserve(series->size());
-  bool merged = false;
-  for (Series& s : *series) {
-    uint64_t h = s.labels.Hash();
-    size_t found = SIZE_MAX;
-    auto range = index.equal_range(h);
-    for (auto it = range.first; it != range.second; ++it) {
-      if (out[it->second].labels == s.labels) found = it->second;
-    }
-    if (found == SIZE_MAX) {
-      index.emplace(h, out.size());
-      out.push_back(std::move(s));
-      continue;
-    }
-    merged = true;
-    Series& base = out[found];
-    base.points.insert(base.points.end(), s.points.begin(), s.points.end());
-    std::stable_sort(base.points.begin(), base.points.end(),
-                     [](const tsdb::Sample& a, const tsdb::Sample& b) { return a.t < b.t; });
-    for (size_t i = 1; i < base.points.size(); ++i) {
-      if (base.points[i].t == base.points[i - 1].t) {
-        return absl::InternalError("vector cannot contain metrics with the same labelset");
-      }
-    }
-  }
-  if (merged)
-    *series = std::move(out);
-  else
-    *series = std::move(out);
-  return absl::OkStatus();
+  *series = eval::MergeSameLabelsets(std::move(*series));
 }
 
 void SortByLabels(Matrix* m) {
@@ -96,7 +50,7 @@ absl::StatusOr<QueryResult> Execute(const QuerierFactory& querier, const EngineO
   if (absl::Status st = ResolveDurations(root, dctx, query); !st.ok()) return st;
   if (range && root.type() != ValueType::kVector && root.type() != ValueType::kScalar) {
     return absl::InvalidArgumentError(
-        absl::StrCat("invalid expression type \"", std::string(DocumentedType(root.type())),
+        absl::StrCat("invalid expression type \"", std::string(DocumentedTypeName(root.type())),
                      "\" for range query, must be Scalar or instant Vector"));
   }
   // @ start() / @ end() refer to the query's own range.
@@ -115,8 +69,7 @@ absl::StatusOr<QueryResult> Execute(const QuerierFactory& querier, const EngineO
 
   eval::QueryContext ctx;
   ctx.querier = &querier;
-  ctx.options = options;
-  if (ctx.options.lookback_delta_ms <= 0) ctx.options.lookback_delta_ms = 5 * 60 * 1000;
+  ctx.options = options;  // lookback_delta_ms made positive by the Engine
   ctx.query = query;
   ctx.query_start = start;
   ctx.query_end = end;
@@ -178,7 +131,7 @@ absl::StatusOr<QueryResult> Execute(const QuerierFactory& querier, const EngineO
           }
           result.value = std::move(vec);
         } else {
-          if (absl::Status st = CleanupMatrix(&v.series); !st.ok()) return st;
+          CleanupMatrix(&v.series);
           Matrix m;
           m.reserve(v.series.size());
           for (Series& s : v.series) {
@@ -207,7 +160,7 @@ absl::StatusOr<QueryResult> Execute(const QuerierFactory& querier, const EngineO
 
 Engine::Engine(QuerierFactory querier, EngineOptions options)
     : querier_(std::move(querier)), options_(options) {
-  if (options_.lookback_delta_ms <= 0) options_.lookback_delta_ms = 5 * 60 * 1000;
+  if (options_.lookback_delta_ms <= 0) options_.lookback_delta_ms = kDefaultLookbackDeltaMs;
 }
 
 Engine::~Engine() = default;

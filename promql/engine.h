@@ -21,10 +21,14 @@
 
 namespace promql {
 
+// Prometheus' default --query.lookback-delta.
+inline constexpr int64_t kDefaultLookbackDeltaMs = int64_t{5} * 60 * 1000;
+
 struct EngineOptions {
-  int64_t lookback_delta_ms = 5 * 60 * 1000;  // --query-lookback-delta
-  int64_t timeout_ms = 2 * 60 * 1000;         // --query-timeout
-  int64_t max_samples = 50'000'000;           // --query-max-samples
+  // --query-lookback-delta; zero or negative means the default.
+  int64_t lookback_delta_ms = kDefaultLookbackDeltaMs;
+  int64_t timeout_ms = 2 * 60 * 1000;  // --query-timeout
+  int64_t max_samples = 50'000'000;    // --query-max-samples
   // Step of subqueries written without one (`x[1h:]`); Prometheus uses the global evaluation
   // interval (1m by default).
   int64_t default_subquery_step_ms = 60 * 1000;

@@ -16,4 +16,10 @@ std::string_view ValueTypeName(ValueType type) {
   return "unknown";
 }
 
+std::string_view DocumentedTypeName(ValueType type) {
+  if (type == ValueType::kVector) return "instant vector";
+  if (type == ValueType::kMatrix) return "range vector";
+  return ValueTypeName(type);
+}
+
 }  // namespace promql

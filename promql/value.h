@@ -42,6 +42,9 @@ struct String {
 
 enum class ValueType { kScalar, kString, kVector, kMatrix };
 std::string_view ValueTypeName(ValueType type);  // "scalar", "string", "vector", "matrix"
+// As the documentation and error messages name the types: "scalar", "string", "instant vector",
+// "range vector".
+std::string_view DocumentedTypeName(ValueType type);
 
 // Prometheus 3 annotations: non-fatal notes attached to a result. Text as Prometheus words it,
 // e.g. "PromQL warning: metric might not be a counter, name does not end in

@@ -9,6 +9,7 @@
 
 #include "adapter/cli/flags.h"
 #include "adapter/cmd/commands.h"
+#include "promql/engine.h"
 #include "promql/promqltest/runner.h"
 
 namespace adapter {
@@ -34,7 +35,7 @@ int RunPromqlTest(const std::vector<std::string>& args) {
   flags.Bool("no-range-check", &no_range_check, false,
              "Skip the range-mode cross-check of instant evals.");
   flags.Bool("quiet", &quiet, false, "Print only the summary line and failure locations.");
-  flags.Duration("query.lookback-delta", &lookback_ms, 5 * 60 * 1000,
+  flags.Duration("query.lookback-delta", &lookback_ms, promql::kDefaultLookbackDeltaMs,
                  "Lookback delta of the engine.");
   std::vector<std::string> files;
   if (std::optional<int> exit_code = flags.ParseCommand(args, &files)) return *exit_code;

@@ -85,16 +85,17 @@ int RunQuery(const std::vector<std::string>& args) {
   flags.set_args_usage("EXPR");
   std::string storage_path, time_s, start_s, end_s;
   int64_t step_ms = 0, lookback_ms = 0, timeout_ms = 0, max_samples = 0;
+  const promql::EngineOptions defaults;
   flags.String("storage-path", &storage_path, "data", "Directory of the database.");
   flags.String("time", &time_s, "",
                "Evaluation time of an instant query (RFC 3339 or Unix seconds).");
   flags.String("start", &start_s, "", "Start of a range query.");
   flags.String("end", &end_s, "", "End of a range query.");
-  flags.Duration("step", &step_ms, 60 * 1000, "Resolution of a range query.");
-  flags.Duration("query.lookback-delta", &lookback_ms, 5 * 60 * 1000,
+  flags.Duration("step", &step_ms, int64_t{60} * 1000, "Resolution of a range query.");
+  flags.Duration("query.lookback-delta", &lookback_ms, defaults.lookback_delta_ms,
                  "How far back an instant vector selector looks for a sample.");
-  flags.Duration("query.timeout", &timeout_ms, 2 * 60 * 1000, "Maximum evaluation time.");
-  flags.Int64("query.max-samples", &max_samples, 50'000'000,
+  flags.Duration("query.timeout", &timeout_ms, defaults.timeout_ms, "Maximum evaluation time.");
+  flags.Int64("query.max-samples", &max_samples, defaults.max_samples,
               "Maximum number of samples a query may hold in memory.");
   std::vector<std::string> positional;
   if (std::optional<int> exit_code = flags.ParseCommand(args, &positional)) return *exit_code;

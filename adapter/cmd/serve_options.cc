@@ -11,10 +11,12 @@
 #include "absl/strings/str_cat.h"
 #include "adapter/cli/duration.h"
 #include "adapter/cmd/log.h"
+#include "promql/engine.h"
 
 namespace adapter {
 
 void RegisterServeFlags(cli::FlagSet* flags, ServeOptions* o) {
+  const promql::EngineOptions engine_defaults;  // the query flags default to these
   flags->String("storage-path", &o->storage_path, "data",
                 "Directory of the time-series database, created when\nabsent.");
   flags->Duration("retention", &o->retention_ms, int64_t{24} * 3600 * 1000,
@@ -36,9 +38,10 @@ void RegisterServeFlags(cli::FlagSet* flags, ServeOptions* o) {
   flags->Int("scrape-threads", &o->scrape_threads, 2,
              "Threads that run every scrape (an event loop, not a\n"
              "thread per target).");
-  flags->Duration("query-timeout", &o->query_timeout_ms, int64_t{2} * 60 * 1000,
+  flags->Duration("query-timeout", &o->query_timeout_ms, engine_defaults.timeout_ms,
                   "Maximum time one query may take before it is aborted.");
-  flags->Duration("query-lookback-delta", &o->query_lookback_delta_ms, int64_t{5} * 60 * 1000,
+  flags->Duration("query-lookback-delta", &o->query_lookback_delta_ms,
+                  engine_defaults.lookback_delta_ms,
                   "How far back a query looks for the latest sample of a\n"
                   "series at each evaluation time.");
   flags->String("config", &o->config, "",
@@ -57,7 +60,7 @@ void RegisterServeFlags(cli::FlagSet* flags, ServeOptions* o) {
   flags->Duration("metrics-max-age", &o->metrics_max_age_ms, 0,
                   "Series without samples for this long are no longer\n"
                   "discovered (default: --metrics-relist-interval).");
-  flags->Int64("query-max-samples", &o->query_max_samples, 50'000'000,
+  flags->Int64("query-max-samples", &o->query_max_samples, engine_defaults.max_samples,
                "Maximum number of samples one query may hold in memory\n"
                "at a time.");
   flags->Int("query-read-workers", &o->query_read_workers, -1,

@@ -95,24 +95,6 @@ bool ByReverseValueLess(const HeapElem& a, const HeapElem& b) {
   return a.v > b.v;
 }
 
-// Prometheus' quantile over values (sorts them).
-double Quantile(double q, std::vector<double>& values) {
-  if (values.empty() || std::isnan(q)) return NAN;
-  if (q < 0) return -INFINITY;
-  if (q > 1) return INFINITY;
-  std::stable_sort(values.begin(), values.end(), [](double a, double b) {
-    if (std::isnan(a)) return true;
-    return a < b;
-  });
-  double n = static_cast<double>(values.size());
-  double rank = q * (n - 1);
-  double lower = std::max(0.0, std::floor(rank));
-  double upper = std::min(n - 1, lower + 1);
-  double weight = rank - std::floor(rank);
-  return values[static_cast<size_t>(lower)] * (1 - weight) +
-         values[static_cast<size_t>(upper)] * weight;
-}
-
 // XXH64 with seed 0 (the hash Prometheus' labels.Hash uses).
 uint64_t XXH64(std::string_view in) {
   constexpr uint64_t kP1 = 11400714785074694791ULL, kP2 = 14029467366897019727ULL,

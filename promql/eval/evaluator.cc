@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
+#include <unordered_map>
 
 #include "absl/strings/str_cat.h"
 #include "promql/parser/functions.h"
@@ -40,6 +42,52 @@ const Expr& Unparen(const Expr& e) {
                                       : p->As<StepInvariantExpr>().expr.get();
   }
   return *p;
+}
+
+std::vector<Series> MergeSameLabelsets(std::vector<Series> in) {
+  std::unordered_multimap<uint64_t, size_t> index;
+  std::vector<Series> out;
+  out.reserve(in.size());
+  for (Series& s : in) {
+    const uint64_t h = s.labels.Hash();
+    size_t found = SIZE_MAX;
+    auto range = index.equal_range(h);
+    for (auto it = range.first; it != range.second; ++it) {
+      if (out[it->second].labels == s.labels) found = it->second;
+    }
+    if (found == SIZE_MAX) {
+      index.emplace(h, out.size());
+      out.push_back(std::move(s));
+      continue;
+    }
+    Series& base = out[found];
+    base.points.insert(base.points.end(), s.points.begin(), s.points.end());
+    std::stable_sort(base.points.begin(), base.points.end(),
+                     [](const tsdb::Sample& a, const tsdb::Sample& b) { return a.t < b.t; });
+    for (size_t i = 1; i < base.points.size(); ++i) {
+      if (base.points[i].t == base.points[i - 1].t) {
+        ThrowExec("vector cannot contain metrics with the same labelset");
+      }
+    }
+  }
+  return out;
+}
+
+double Quantile(double q, std::vector<double>& values) {
+  if (values.empty() || std::isnan(q)) return NAN;
+  if (q < 0) return -INFINITY;
+  if (q > 1) return INFINITY;
+  std::stable_sort(values.begin(), values.end(), [](double a, double b) {
+    if (std::isnan(a)) return true;
+    return a < b;
+  });
+  const double n = static_cast<double>(values.size());
+  const double rank = q * (n - 1);
+  const double lower = std::max(0.0, std::floor(rank));
+  const double upper = std::min(n - 1, lower + 1);
+  const double weight = rank - std::floor(rank);
+  return values[static_cast<size_t>(lower)] * (1 - weight) +
+         values[static_cast<size_t>(upper)] * weight;
 }
 
 Labels DropMetricName(const Labels& l) {
@@ -544,21 +592,9 @@ std::vector<tsdb::Sample> ExtendFloats(const std::vector<tsdb::Sample>& f, int64
   std::vector<tsdb::Sample> out;
   if (f.empty()) return out;
   size_t last = f.size() - 1;
-  auto search = [&](size_t n, auto pred) {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-      size_t mid = lo + (hi - lo) / 2;
-      if (!pred(mid)) {
-        lo = mid + 1;
-      } else {
-        hi = mid;
-      }
-    }
-    return lo;
-  };
-  size_t first = search(last, [&](size_t i) { return f[i].t > mint; });
+  size_t first = SearchFirst(last, [&](size_t i) { return f[i].t > mint; });
   first = first == 0 ? 0 : first - 1;
-  if (smoothed) last = search(last, [&](size_t i) { return f[i].t >= maxt; });
+  if (smoothed) last = SearchFirst(last, [&](size_t i) { return f[i].t >= maxt; });
   if (f[last].t <= mint) return out;
   auto interp = [](const tsdb::Sample& a, const tsdb::Sample& b, int64_t t) {
     return a.v + (b.v - a.v) * static_cast<double>(t - a.t) / static_cast<double>(b.t - a.t);

@@ -216,6 +216,28 @@ std::string FormatFloatF(double v);
 std::string FormatFloatG(double v);
 // Labels without __name__, __type__ and __unit__.
 Labels DropMetricName(const Labels& l);
+// Merges series with equal label sets (as dropping metric names makes them) into one, unless two
+// of them have a point at the same time: then the result would be ambiguous, and this throws
+// "vector cannot contain metrics with the same labelset". Keeps the order of first appearance.
+std::vector<Series> MergeSameLabelsets(std::vector<Series> in);
+// Prometheus' quantile of values (the "quantile" aggregation and quantile_over_time): sorts
+// them, NaN first, and interpolates between the two nearest ranks. NaN for no values or a NaN q,
+// -Inf for q < 0, +Inf for q > 1.
+double Quantile(double q, std::vector<double>& values);
+// Smallest i in [0, n) with pred(i), or n; pred must be false then true over [0, n).
+template <typename Pred>
+size_t SearchFirst(size_t n, Pred pred) {
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if (pred(mid)) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return lo;
+}
 // Neumaier-compensated summation step (Prometheus' kahansum.Inc).
 inline void KahanInc(double inc, double* sum, double* c) {
   double t = *sum + inc;

@@ -56,38 +56,6 @@ Labels AbsentLabels(const Expr& arg) {
   return Labels(std::move(out));
 }
 
-// Merges series that ended up with the same label set, as long as their points do not overlap.
-std::vector<Series> MergeSameLabelsets(std::vector<Series> in) {
-  std::unordered_multimap<uint64_t, size_t> index;
-  std::vector<Series> out;
-  bool merged = false;
-  for (Series& s : in) {
-    uint64_t h = s.labels.Hash();
-    size_t found = SIZE_MAX;
-    auto range = index.equal_range(h);
-    for (auto it = range.first; it != range.second; ++it) {
-      if (out[it->second].labels == s.labels) found = it->second;
-    }
-    if (found == SIZE_MAX) {
-      index.emplace(h, out.size());
-      out.push_back(std::move(s));
-      continue;
-    }
-    merged = true;
-    Series& base = out[found];
-    base.points.insert(base.points.end(), s.points.begin(), s.points.end());
-    std::stable_sort(base.points.begin(), base.points.end(),
-                     [](const tsdb::Sample& a, const tsdb::Sample& b) { return a.t < b.t; });
-    for (size_t i = 1; i < base.points.size(); ++i) {
-      if (base.points[i].t == base.points[i - 1].t) {
-        ThrowExec("vector cannot contain metrics with the same labelset");
-      }
-    }
-  }
-  (void)merged;
-  return out;
-}
-
 // Go's regexp.Expand for a replacement template.
 std::string ExpandTemplate(std::string_view tmpl, const re2::RE2& re,
                            const std::vector<re2::StringPiece>& groups) {
@@ -180,7 +148,7 @@ Value LabelReplace(Evaluator& ev, const CallExpr& c) {
     s.labels = s.labels.With(dst, res);
     if (dst == "__name__") s.drop_name = false;
   }
-  v.series = MergeSameLabelsets(std::move(v.series));
+  v.series = eval::MergeSameLabelsets(std::move(v.series));
   return v;
 }
 
@@ -202,7 +170,7 @@ Value LabelJoin(Evaluator& ev, const CallExpr& c) {
     s.labels = s.labels.With(dst, absl::StrJoin(vals, sep));
     if (dst == "__name__") s.drop_name = false;
   }
-  v.series = MergeSameLabelsets(std::move(v.series));
+  v.series = eval::MergeSameLabelsets(std::move(v.series));
   return v;
 }
 

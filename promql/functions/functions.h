@@ -70,9 +70,6 @@ double BucketFraction(double lower, double upper, std::vector<Bucket> buckets);
 // The info annotation for forced monotonicity.
 void MonotonicityInfo(Evaluator& ev, const Labels& metric, const Expr& arg);
 
-// Prometheus' quantile of values (sorts them).
-double Quantile(double q, std::vector<double>& values);
-
 }  // namespace promql::functions
 
 #endif  // METRICS_ADAPTER_PROMQL_FUNCTIONS_FUNCTIONS_H_

@@ -14,21 +14,8 @@ namespace promql::functions {
 namespace {
 
 using eval::KahanInc;
-
-// Smallest i in [0, n) with pred(i), or n.
-template <typename Pred>
-size_t SearchFirst(size_t n, Pred pred) {
-  size_t lo = 0, hi = n;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (!pred(mid)) {
-      lo = mid + 1;
-    } else {
-      hi = mid;
-    }
-  }
-  return lo;
-}
+using eval::Quantile;
+using eval::SearchFirst;
 
 double Interpolate(const tsdb::Sample& p1, const tsdb::Sample& p2, int64_t t, bool counter) {
   double y1 = p1.v, y2 = p2.v;
@@ -344,23 +331,6 @@ std::optional<double> DoubleExponentialSmoothing(const RangeCall& c) {
 }
 
 }  // namespace
-
-double Quantile(double q, std::vector<double>& values) {
-  if (values.empty() || std::isnan(q)) return NAN;
-  if (q < 0) return -INFINITY;
-  if (q > 1) return INFINITY;
-  std::stable_sort(values.begin(), values.end(), [](double a, double b) {
-    if (std::isnan(a)) return true;
-    return a < b;
-  });
-  double n = static_cast<double>(values.size());
-  double rank = q * (n - 1);
-  double lower = std::max(0.0, std::floor(rank));
-  double upper = std::min(n - 1, lower + 1);
-  double weight = rank - std::floor(rank);
-  return values[static_cast<size_t>(lower)] * (1 - weight) +
-         values[static_cast<size_t>(upper)] * weight;
-}
 
 RangeFunction LookupRangeFunction(std::string_view name) {
   static const std::map<std::string, RangeFunction, std::less<>> kTable = {

@@ -10,6 +10,7 @@
 #include <limits>
 #include <unordered_map>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -27,34 +28,6 @@ std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = absl::ascii_tolower(static_cast<unsigned char>(c));
   return out;
-}
-
-std::string_view DocumentedType(ValueType t) {
-  switch (t) {
-    case ValueType::kScalar:
-      return "scalar";
-    case ValueType::kString:
-      return "string";
-    case ValueType::kVector:
-      return "instant vector";
-    case ValueType::kMatrix:
-      return "range vector";
-  }
-  return "unknown";
-}
-
-std::string_view TypeName(ValueType t) {
-  switch (t) {
-    case ValueType::kScalar:
-      return "scalar";
-    case ValueType::kString:
-      return "string";
-    case ValueType::kVector:
-      return "vector";
-    case ValueType::kMatrix:
-      return "matrix";
-  }
-  return "unknown";
 }
 
 // Go's %f, including its spelling of infinities and NaN.
@@ -188,6 +161,10 @@ class Parser {
   std::unique_ptr<DurationExpr> ParseDurUnary(std::string_view context);
   std::unique_ptr<DurationExpr> ParseDurPrimary(std::string_view context);
   std::unique_ptr<DurationExpr> ParseOffsetOperand();
+  // At a leading + or -: the sign applied to what parse_operand reads after it (a number takes
+  // it, anything else is wrapped in a unary node).
+  std::unique_ptr<DurationExpr> ParseDurSigned(
+      absl::FunctionRef<std::unique_ptr<DurationExpr>()> parse_operand);
   bool ToDurValue(std::unique_ptr<DurationExpr> d, DurValue* out);
   bool DurToMs(const DurValue& v, bool positive, int64_t* ms);
 
@@ -664,8 +641,10 @@ bool Parser::ParseGroupingLabels(std::vector<std::string>* labels, int* end) {
     return ok();
   }
   while (ok()) {
-    if (cur_.type == TokenType::kIdentifier) {
-      labels->push_back(std::string(cur_.text));
+    if (cur_.type == TokenType::kIdentifier ||
+        (cur_.type == TokenType::kNumber && !cur_.text.empty() &&
+         absl::ascii_isalpha(static_cast<unsigned char>(cur_.text[0])))) {
+      labels->push_back(std::string(cur_.text));  // a name, or "inf" and "nan" read as numbers
     } else if (cur_.type == TokenType::kString) {
       auto s = UnquoteString(cur_.text);
       if (!s.ok()) {
@@ -673,9 +652,6 @@ bool Parser::ParseGroupingLabels(std::vector<std::string>* labels, int* end) {
         return false;
       }
       labels->push_back(std::move(*s));
-    } else if (cur_.type == TokenType::kNumber && !cur_.text.empty() &&
-               absl::ascii_isalpha(static_cast<unsigned char>(cur_.text[0]))) {
-      labels->push_back(std::string(cur_.text));  // "inf", "nan"
     } else {
       Unexpected("grouping opts", "label");
       return false;
@@ -1249,37 +1225,22 @@ std::unique_ptr<DurationExpr> Parser::ParseDurUnary(std::string_view context) {
   if (cur_.type != TokenType::kAdd && cur_.type != TokenType::kSub) {
     return ParseDurPrimary(context);
   }
-  if (!Enter()) return nullptr;
-  const Token op = cur_;
-  Advance();
-  std::unique_ptr<DurationExpr> operand = ok() ? ParseDurExpr(kPrecPow, context) : nullptr;
-  std::unique_ptr<DurationExpr> result;
-  if (ok()) {
-    if (operand->op == DurationExpr::Op::kNumber && !operand->wrapped) {
-      if (op.type == TokenType::kSub) operand->value_seconds = -operand->value_seconds;
-      operand->pos.start = op.pos;
-      result = std::move(operand);
-    } else {
-      auto u = std::make_unique<DurationExpr>();
-      u->op = op.type == TokenType::kSub ? DurationExpr::Op::kNeg : DurationExpr::Op::kPlus;
-      u->pos = {op.pos, operand->pos.end};
-      u->lhs = std::move(operand);
-      if (Track(u.get(), {u->lhs.get()}, u->pos.start)) result = std::move(u);
-    }
-  }
-  Leave();
-  if (!ok()) return nullptr;
-  return result;
+  return ParseDurSigned([&] { return ParseDurExpr(kPrecPow, context); });
 }
 
 std::unique_ptr<DurationExpr> Parser::ParseOffsetOperand() {
   if (cur_.type != TokenType::kAdd && cur_.type != TokenType::kSub) {
     return ParseDurPrimary("offset");
   }
+  return ParseDurSigned([&] { return ParseOffsetOperand(); });
+}
+
+std::unique_ptr<DurationExpr> Parser::ParseDurSigned(
+    absl::FunctionRef<std::unique_ptr<DurationExpr>()> parse_operand) {
   if (!Enter()) return nullptr;
   const Token op = cur_;
   Advance();
-  std::unique_ptr<DurationExpr> operand = ok() ? ParseOffsetOperand() : nullptr;
+  std::unique_ptr<DurationExpr> operand = ok() ? parse_operand() : nullptr;
   std::unique_ptr<DurationExpr> result;
   if (ok()) {
     if (operand->op == DurationExpr::Op::kNumber && !operand->wrapped) {
@@ -1402,8 +1363,8 @@ void Parser::ExpectType(Expr& e, ValueType want, std::string_view context) {
   const ValueType t = Check(e);
   if (!ok()) return;
   if (t != want) {
-    Fail(e.pos.start, absl::StrCat("expected type ", A(DocumentedType(want)), " in ", A(context),
-                                   ", got ", A(DocumentedType(t))));
+    Fail(e.pos.start, absl::StrCat("expected type ", A(DocumentedTypeName(want)), " in ",
+                                   A(context), ", got ", A(DocumentedTypeName(t))));
   }
 }
 
@@ -1569,7 +1530,7 @@ ValueType Parser::Check(Expr& e) {
         if (second.type() != ValueType::kVector) {
           Fail(c.pos.start,
                absl::StrCat("expected type instant vector in call to function \"info\", got ",
-                            A(DocumentedType(second.type()))));
+                            A(DocumentedTypeName(second.type()))));
           break;
         }
         if (second.kind() == ExprKind::kVectorSelector) {
@@ -1593,10 +1554,10 @@ ValueType Parser::Check(Expr& e) {
         const ValueType t = Check(*c.args[static_cast<size_t>(i)]);
         if (!ok()) break;
         if (t != f.arg_types[static_cast<size_t>(k)]) {
-          Fail(
-              c.args[static_cast<size_t>(i)]->pos.start,
-              absl::StrCat("expected type ", A(DocumentedType(f.arg_types[static_cast<size_t>(k)])),
-                           " in call to function ", fname, ", got ", A(DocumentedType(t))));
+          Fail(c.args[static_cast<size_t>(i)]->pos.start,
+               absl::StrCat("expected type ",
+                            A(DocumentedTypeName(f.arg_types[static_cast<size_t>(k)])),
+                            " in call to function ", fname, ", got ", A(DocumentedTypeName(t))));
         }
       }
       break;
@@ -1609,7 +1570,7 @@ ValueType Parser::Check(Expr& e) {
       if (ok() && t != ValueType::kScalar && t != ValueType::kVector) {
         Fail(e.pos.start, absl::StrCat("unary expression only allowed on expressions of type "
                                        "scalar or instant vector, got ",
-                                       GoQuote(DocumentedType(t))));
+                                       GoQuote(DocumentedTypeName(t))));
       }
       break;
     }
@@ -1617,7 +1578,7 @@ ValueType Parser::Check(Expr& e) {
       const ValueType t = Check(*e.As<SubqueryExpr>().expr);
       if (ok() && t != ValueType::kVector) {
         Fail(e.pos.start, absl::StrCat("subquery is only allowed on instant vector, got ",
-                                       A(TypeName(t)), " instead"));
+                                       A(ValueTypeName(t)), " instead"));
       }
       break;
     }

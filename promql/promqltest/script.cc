@@ -8,6 +8,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "promql/parser/lexer.h"
 #include "re2/re2.h"
 
 namespace promql::promqltest {
@@ -162,136 +163,31 @@ absl::Status ParseFloatItem(std::string_view tok, std::vector<SlotValue>* out) {
   return bad("unexpected text after the number");
 }
 
-// Parses a Go-style escape sequence at s[*i] (just after the backslash).
-bool ParseEscape(std::string_view s, size_t* i, char quote, std::string* out) {
-  if (*i >= s.size()) return false;
-  char c = s[(*i)++];
-  auto append_rune = [&](uint32_t r) {
-    if (r < 0x80) {
-      out->push_back(static_cast<char>(r));
-    } else if (r < 0x800) {
-      out->push_back(static_cast<char>(0xC0 | (r >> 6)));
-      out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
-    } else if (r < 0x10000) {
-      out->push_back(static_cast<char>(0xE0 | (r >> 12)));
-      out->push_back(static_cast<char>(0x80 | ((r >> 6) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
-    } else {
-      out->push_back(static_cast<char>(0xF0 | (r >> 18)));
-      out->push_back(static_cast<char>(0x80 | ((r >> 12) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | ((r >> 6) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
-    }
-  };
-  auto hex = [&](int n, uint32_t* v) {
-    *v = 0;
-    for (int k = 0; k < n; ++k) {
-      if (*i >= s.size()) return false;
-      char h = s[(*i)++];
-      int d;
-      if (h >= '0' && h <= '9') {
-        d = h - '0';
-      } else if (h >= 'a' && h <= 'f') {
-        d = h - 'a' + 10;
-      } else if (h >= 'A' && h <= 'F') {
-        d = h - 'A' + 10;
-      } else {
-        return false;
-      }
-      *v = *v * 16 + d;
-    }
-    return true;
-  };
-  switch (c) {
-    case 'a':
-      out->push_back('\a');
-      return true;
-    case 'b':
-      out->push_back('\b');
-      return true;
-    case 'f':
-      out->push_back('\f');
-      return true;
-    case 'n':
-      out->push_back('\n');
-      return true;
-    case 'r':
-      out->push_back('\r');
-      return true;
-    case 't':
-      out->push_back('\t');
-      return true;
-    case 'v':
-      out->push_back('\v');
-      return true;
-    case '\\':
-      out->push_back('\\');
-      return true;
-    case 'x': {
-      uint32_t v;
-      if (!hex(2, &v)) return false;
-      out->push_back(static_cast<char>(v));
-      return true;
-    }
-    case 'u': {
-      uint32_t v;
-      if (!hex(4, &v)) return false;
-      append_rune(v);
-      return true;
-    }
-    case 'U': {
-      uint32_t v;
-      if (!hex(8, &v) || v > 0x10FFFF) return false;
-      append_rune(v);
-      return true;
-    }
-    default:
-      break;
-  }
-  if (c >= '0' && c <= '7') {
-    uint32_t v = c - '0';
-    for (int k = 0; k < 2; ++k) {
-      if (*i >= s.size() || s[*i] < '0' || s[*i] > '7') return false;
-      v = v * 8 + (s[(*i)++] - '0');
-    }
-    if (v > 255) return false;
-    out->push_back(static_cast<char>(v));
-    return true;
-  }
-  if (c == quote && (c == '"' || c == '\'')) {
-    out->push_back(c);
-    return true;
-  }
-  return false;
-}
-
-// Reads a quoted string starting at s[*i]; advances past it.
+// Reads a quoted string starting at s[*i] and advances past it. The escapes are those of PromQL
+// string literals (parser::UnquoteString); a quote character is escaped only in a string it
+// delimits, as Go's strconv.Unquote requires.
 absl::StatusOr<std::string> ReadQuoted(std::string_view s, size_t* i) {
-  char q = s[*i];
+  const char q = s[*i];
   size_t j = *i + 1;
   if (q == '`') {
-    size_t end = s.find('`', j);
+    const size_t end = s.find('`', j);
     if (end == std::string_view::npos) return absl::InvalidArgumentError("unterminated raw string");
     *i = end + 1;
     return std::string(s.substr(j, end - j));
   }
-  std::string out;
-  while (j < s.size()) {
-    char c = s[j];
-    if (c == q) {
+  for (; j < s.size() && s[j] != '\n'; ++j) {
+    if (s[j] == q) {
+      absl::StatusOr<std::string> out = parser::UnquoteString(s.substr(*i, j + 1 - *i));
+      if (!out.ok()) return absl::InvalidArgumentError("invalid escape sequence in string");
       *i = j + 1;
       return out;
     }
-    if (c == '\n') break;
-    if (c == '\\') {
+    if (s[j] == '\\') {
       ++j;
-      if (!ParseEscape(s, &j, q, &out)) {
+      if (j < s.size() && (s[j] == '"' || s[j] == '\'') && s[j] != q) {
         return absl::InvalidArgumentError("invalid escape sequence in string");
       }
-      continue;
     }
-    out.push_back(c);
-    ++j;
   }
   return absl::InvalidArgumentError("unterminated quoted string");
 }

@@ -70,6 +70,20 @@ TEST(PromqlTestScript, SeriesLines) {
   EXPECT_TRUE(e->labels.empty());
   EXPECT_FALSE(ParseSeriesLine(R"(m{a!="x"} 1)").ok());
   EXPECT_FALSE(ParseSeriesLine("1 2").ok());
+  // Go's escapes: octal, hex, u and U runes (as UTF-8), and a quote only in the string it
+  // delimits.
+  auto esc = ParseSeriesLine(R"(m{a="\101\x42\u00e9\U0001F600\"", b='\'', c="\\"} 1)");
+  ASSERT_TRUE(esc.ok()) << esc.status();
+  EXPECT_EQ(
+      esc->labels,
+      tsdb::Labels(
+          {{"__name__", "m"}, {"a", "AB\xc3\xa9\xf0\x9f\x98\x80\""}, {"b", "'"}, {"c", "\\"}}));
+  EXPECT_FALSE(ParseSeriesLine(R"(m{a="\'"} 1)").ok());
+  EXPECT_FALSE(ParseSeriesLine(R"(m{a='\"'} 1)").ok());
+  EXPECT_FALSE(ParseSeriesLine(R"(m{a="\q"} 1)").ok());
+  EXPECT_FALSE(ParseSeriesLine(R"(m{a="\x4"} 1)").ok());
+  EXPECT_FALSE(ParseSeriesLine(R"(m{a="\U00110000"} 1)").ok());
+  EXPECT_FALSE(ParseSeriesLine(R"(m{a="x} 1)").ok());
 }
 
 TEST(PromqlTestScript, DurationsAndScalarLines) {
