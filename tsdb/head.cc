@@ -277,8 +277,9 @@ bool SeriesOverlaps(const MemSeries& s, int64_t mint, int64_t maxt) {
 // Appends to *out the chunks of s overlapping [mint, maxt], views of the head's bytes that stay
 // valid while its lock is held, and returns about how many of their samples fall inside the
 // window: a chunk partly inside counts in proportion to the part of its time span inside
-// (samples are usually evenly spaced). In one walk over the chunks, reading the first timestamp
-// (from a chunk's bytes) of at most the first and the last chunk overlapping.
+// (samples are usually evenly spaced). In one walk over the chunks, reading a chunk's first
+// timestamp (from its bytes) only at the window's edges: the first chunk overlapping, and those
+// ending after maxt.
 double OverlappingChunks(const MemSeries& s, int64_t mint, int64_t maxt, ChunkViews* out) {
   double samples = 0;
   bool inside = false;  // a chunk overlapped: later ones start after mint
