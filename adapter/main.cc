@@ -83,5 +83,5 @@ int main(int argc, char** argv) {
   }
   const Command* c = Find(command);
   if (c == nullptr) return UnknownCommand(command);
-  return c->run(std::move(args));
+  return c->run(args);
 }

@@ -1007,6 +1007,7 @@ absl::Status Loader::LoadKubernetesSDEntry(const YAML::Node& item, const std::st
     }
     if (std::find(allowed.begin(), allowed.end(), ks.role) == allowed.end()) {
       std::vector<std::string> names;
+      names.reserve(allowed.size());
       for (KubernetesRole r : allowed) names.emplace_back(KubernetesRoleName(r));
       return ctx_.Error(item, w,
                         absl::StrFormat("%s role supports only %s selectors",
@@ -1068,7 +1069,7 @@ absl::Status YamlContext::ForEachField(
     const YAML::Node key = it->first;
     const YAML::Node value = it->second;
     if (!key.IsScalar()) return Error(key, where, "mapping keys must be strings");
-    const std::string name = key.Scalar();
+    const std::string& name = key.Scalar();
     if (!seen.insert(name).second) {
       return Error(key, where, absl::StrFormat("field \"%s\" already set", name));
     }

@@ -64,7 +64,7 @@ const char* JsonKind(const json::value& v) {
 
 absl::StatusOr<std::vector<TargetGroup>> ParseJson(std::string_view content,
                                                    const std::string& path) {
-  auto fail = [&](std::string msg) {
+  auto fail = [&](const std::string& msg) {
     return absl::InvalidArgumentError(absl::StrFormat("%s: %s", path, msg));
   };
   boost::system::error_code ec;

@@ -393,7 +393,7 @@ class ClientImpl final : public ScrapeClient, public std::enable_shared_from_thi
       self->AbortIo();
     });
     asio::co_spawn(strand_, FetchTask(shared_from_this(), std::move(request), std::move(done), gen),
-                   [](std::exception_ptr) {});
+                   [](const std::exception_ptr&) {});
   }
 
   static asio::awaitable<void> FetchTask(std::shared_ptr<ClientImpl> self, FetchRequest request,
@@ -661,7 +661,8 @@ absl::StatusOr<std::unique_ptr<ssl::context>> MakeSslContext(const TlsClientConf
 HttpClient::HttpClient(HttpClientOptions options)
     : options_(std::move(options)), impl_(std::make_shared<Impl>(options_.threads)) {}
 
-HttpClient::~HttpClient() { Stop(); }
+// Only a failing std::mutex can throw in Stop(); terminating is right then.
+HttpClient::~HttpClient() { Stop(); }  // NOLINT(bugprone-exception-escape)
 
 void HttpClient::Stop() { impl_->Stop(); }
 

@@ -146,7 +146,7 @@ Manager::Manager(tsdb::DB* db, ManagerOptions options)
 Manager::~Manager() { Stop(); }
 
 void Manager::Log(LogSeverity severity, std::string_view msg,
-                  std::vector<std::pair<std::string, std::string>> fields) const {
+                  const std::vector<std::pair<std::string, std::string>>& fields) const {
   if (options_.log) options_.log(severity, msg, fields);
 }
 

@@ -143,7 +143,7 @@ class Manager : public MetadataStore {
   void Wake();
   void DiscoveryLoop();
   void Log(LogSeverity severity, std::string_view msg,
-           std::vector<std::pair<std::string, std::string>> fields = {}) const;
+           const std::vector<std::pair<std::string, std::string>>& fields = {}) const;
 
   tsdb::DB* const db_;
   const ManagerOptions options_;

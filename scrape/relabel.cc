@@ -246,9 +246,8 @@ bool MatchGroups(const CompiledRule& rule, std::string_view s, re2::StringPiece*
 // become U+FFFD as in Go.
 locale_t Utf8Locale() {
   static const locale_t loc = [] {
-    locale_t l = newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(0));
-    if (l == static_cast<locale_t>(0))
-      l = newlocale(LC_CTYPE_MASK, "C.utf8", static_cast<locale_t>(0));
+    locale_t l = newlocale(LC_CTYPE_MASK, "C.UTF-8", locale_t{nullptr});
+    if (l == locale_t{nullptr}) l = newlocale(LC_CTYPE_MASK, "C.utf8", locale_t{nullptr});
     return l;
   }();
   return loc;
@@ -317,7 +316,7 @@ void MapCase(std::string_view s, bool upper, std::string* out) {
     i += len;
     if (cp < 0) {
       cp = 0xFFFD;
-    } else if (loc != static_cast<locale_t>(0)) {
+    } else if (loc != locale_t{nullptr}) {
       const wint_t mapped = upper ? towupper_l(static_cast<wint_t>(cp), loc)
                                   : towlower_l(static_cast<wint_t>(cp), loc);
       if (mapped <= 0x10FFFF && !(mapped >= 0xD800 && mapped <= 0xDFFF)) {
@@ -616,6 +615,7 @@ std::string ExpandTemplate(std::string_view tmpl,
   options.set_log_errors(false);
   RE2 re(pattern, options);
   std::vector<re2::StringPiece> pieces;
+  pieces.reserve(groups.size());
   for (const auto& g : groups) pieces.push_back(g ? SP(*g) : re2::StringPiece());
   std::string out;
   if (!re.ok()) return out;

@@ -108,7 +108,7 @@ bool ParseRfc3339Ms(std::string_view s, int64_t* ms) {
     if (!ReadDigits(s, &i, 2, &oh) || i >= s.size() || s[i++] != ':') return false;
     if (!ReadDigits(s, &i, 2, &om)) return false;
     if (oh > 23 || om > 59) return false;
-    offset_s = sign * (oh * 3600 + om * 60);
+    offset_s = sign * (int64_t{oh} * 3600 + int64_t{om} * 60);
   } else {
     return false;
   }
@@ -120,7 +120,8 @@ bool ParseRfc3339Ms(std::string_view s, int64_t* ms) {
   }
   const int64_t days =
       DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
-  const int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_s;
+  const int64_t secs =
+      days * 86400 + int64_t{hour} * 3600 + int64_t{minute} * 60 + second - offset_s;
   *ms = secs * 1000 + nanos / 1000000;
   return true;
 }

@@ -53,7 +53,7 @@ void FlagSet::Add(std::string name, Type type, void* target, std::string default
   flags_[std::move(name)] = Flag{type, target, std::move(default_text), std::move(help)};
 }
 
-void FlagSet::String(std::string name, std::string* target, std::string default_value,
+void FlagSet::String(std::string name, std::string* target, const std::string& default_value,
                      std::string help) {
   *target = default_value;
   Add(std::move(name), Type::kString, target,

@@ -44,7 +44,8 @@ class FlagSet {
   // Registration: each writes the default into *target at once; Parse overwrites it when the
   // flag is given. Targets must outlive the FlagSet's Parse. Names are given without "--" and
   // must be unique (a duplicate registration replaces the earlier one).
-  void String(std::string name, std::string* target, std::string default_value, std::string help);
+  void String(std::string name, std::string* target, const std::string& default_value,
+              std::string help);
   void Int(std::string name, int* target, int default_value, std::string help);
   void Int64(std::string name, int64_t* target, int64_t default_value, std::string help);
   void Bool(std::string name, bool* target, bool default_value, std::string help);

@@ -302,7 +302,7 @@ class Client::Impl {
     int registration = 0;
     if (cancel != nullptr) registration = cancel->Register([&ioc] { ioc.stop(); });
     asio::co_spawn(ioc, Session(params), [&](std::exception_ptr e) {
-      failure = e;
+      failure = std::move(e);
       finished = true;
     });
     bool timed_out = false;

@@ -46,7 +46,7 @@ using ExtPtr = std::unique_ptr<X509_EXTENSION, Deleter<X509_EXTENSION_free>>;
 using BnPtr = std::unique_ptr<BIGNUM, Deleter<BN_free>>;
 
 constexpr long kHour = 3600;
-constexpr long kValidity = 365 * 24 * kHour;
+constexpr long kValidity = long{365} * 24 * kHour;
 
 // One subjectAltName entry.
 struct Host {

@@ -171,7 +171,7 @@ absl::StatusOr<std::unique_ptr<RestClient>> RestClient::New(ClientConfig config,
   if (size_t q = base.find_first_of("?#"); q != std::string::npos) base.resize(q);
   while (!base.empty() && base.back() == '/') base.pop_back();
   return std::unique_ptr<RestClient>(
-      new RestClient(std::move(config), options, std::move(*http), std::move(base)));
+      new RestClient(std::move(config), std::move(options), std::move(*http), std::move(base)));
 }
 
 RestClient::RestClient(ClientConfig config, RestClientOptions options,

@@ -147,7 +147,7 @@ class Loader {
   }
 
   absl::Status ReadMapping(const YAML::Node& node, const std::string& path, ResourceMapping* out,
-                           std::vector<std::string_view> known) const {
+                           const std::vector<std::string_view>& known) const {
     return ForEachKey(
         node, path, known,
         [&](const std::string& key, const YAML::Node& key_node,
@@ -252,7 +252,8 @@ class Loader {
                 entry, fpath, {"is", "isNot"},
                 [&](const std::string& k, const YAML::Node&, const YAML::Node& v) -> absl::Status {
                   regex_node.reset(v);
-                  return ReadString(v, fpath + "." + k, k == "is" ? &filter.is : &filter.is_not);
+                  return ReadString(v, absl::StrCat(fpath, ".", k),
+                                    k == "is" ? &filter.is : &filter.is_not);
                 });
             if (!fst.ok()) return fst;
             if (!entry.IsMap()) {

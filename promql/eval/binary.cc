@@ -178,7 +178,7 @@ struct Elem {
   int series;  // index into its side's series; -1 for a fill value
 };
 
-Value VectorVector(Evaluator& ev, const BinaryExpr& b, Value lhs, Value rhs) {
+Value VectorVector(Evaluator& ev, const BinaryExpr& b, Value lhs, const Value& rhs) {
   const VectorMatching& m = *b.matching;
   Value out;
   out.type = ValueType::kVector;
@@ -390,9 +390,9 @@ Value EvalBinaryOp(Evaluator& ev, const BinaryExpr& b, Value lhs, Value rhs) {
     copy.return_bool = b.return_bool;
     copy.pos = b.pos;
     copy.matching = m;
-    return VectorVector(ev, copy, std::move(lhs), std::move(rhs));
+    return VectorVector(ev, copy, std::move(lhs), rhs);
   }
-  return VectorVector(ev, b, std::move(lhs), std::move(rhs));
+  return VectorVector(ev, b, std::move(lhs), rhs);
 }
 
 }  // namespace promql::eval
