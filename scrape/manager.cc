@@ -468,6 +468,7 @@ void Manager::Stop() {
 TargetsSnapshot Manager::Targets() const {
   std::lock_guard lock(mu_);
   TargetsSnapshot out;
+  out.pools = job_order_;
   for (const std::string& job : job_order_) {
     auto it = pools_.find(job);
     if (it == pools_.end()) continue;

@@ -94,6 +94,7 @@ struct DroppedTargetInfo {
 };
 
 struct TargetsSnapshot {
+  std::vector<std::string> pools;          // every configured scrape pool (job), in order
   std::vector<ActiveTargetInfo> active;    // by pool (configuration order), then by labels
   std::vector<DroppedTargetInfo> dropped;  // by pool, in discovery order
 };

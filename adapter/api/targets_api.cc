@@ -204,7 +204,24 @@ std::shared_ptr<const MetadataSource> NewScrapeMetadataSource(
   return std::make_shared<ScrapeMetadataSource>(std::move(store));
 }
 
+http::Response ScrapePoolsHandler(const TargetsSource& source, const http::Request& request) {
+  if (auto denied = http::CheckMethod(request, {"GET", "HEAD"})) return *denied;
+  std::vector<std::string> pools;
+  if (source) pools = source().pools;
+  std::sort(pools.begin(), pools.end());
+  std::string body = "{\"status\":\"success\",\"data\":{\"scrapePools\":[";
+  for (size_t i = 0; i < pools.size(); ++i) {
+    if (i > 0) body += ',';
+    AppendJsonString(pools[i], &body);
+  }
+  body += "]}}";
+  return http::Response::Json(std::move(body));
+}
+
 void RegisterTargetsApi(http::Router* router, TargetsSource source) {
+  router->Handle("/api/v1/scrape_pools", [source](const http::Request& request) {
+    return ScrapePoolsHandler(source, request);
+  });
   router->Handle("/api/v1/targets", [source](const http::Request& request) {
     return TargetsHandler(source, request);
   });

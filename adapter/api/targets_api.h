@@ -42,7 +42,11 @@ http::Response TargetsHandler(const TargetsSource& source, const http::Request& 
 // families by name.
 http::Response TargetMetadataHandler(const TargetsSource& source, const http::Request& request);
 
-// Registers /api/v1/targets and /api/v1/targets/metadata on router.
+// GET /api/v1/scrape_pools: the names of the configured scrape pools (jobs), sorted, whether or not
+// they have targets: {"status":"success","data":{"scrapePools":["app","node"]}}.
+http::Response ScrapePoolsHandler(const TargetsSource& source, const http::Request& request);
+
+// Registers /api/v1/targets, /api/v1/targets/metadata and /api/v1/scrape_pools on router.
 void RegisterTargetsApi(http::Router* router, TargetsSource source);
 
 // /api/v1/metadata from the scraper: the metadata of every target, read through store() at each

@@ -96,6 +96,25 @@ TEST(TargetsApiTest, StateAndPoolFilters) {
   EXPECT_EQ(TargetsHandler(Snapshot, post).status, 405);
 }
 
+TEST(TargetsApiTest, ScrapePoolsSortedWithOrWithoutTargets) {
+  auto source = [] {
+    scrape::TargetsSnapshot s = Snapshot();
+    s.pools = {"node", "app", "empty \"job\""};
+    return s;
+  };
+  http::Response r = ScrapePoolsHandler(source, Get());
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body,
+            "{\"status\":\"success\",\"data\":{\"scrapePools\":"
+            "[\"app\",\"empty \\\"job\\\"\",\"node\"]}}");
+  // No scraping: no pools.
+  EXPECT_EQ(ScrapePoolsHandler(nullptr, Get()).body,
+            "{\"status\":\"success\",\"data\":{\"scrapePools\":[]}}");
+  http::Request post = Get();
+  post.method = "POST";
+  EXPECT_EQ(ScrapePoolsHandler(source, post).status, 405);
+}
+
 TEST(TargetsApiTest, Rfc3339Nano) {
   EXPECT_EQ(FormatRfc3339Nano(0), "0001-01-01T00:00:00Z");
   EXPECT_EQ(FormatRfc3339Nano(1700000000000000000), "2023-11-14T22:13:20Z");

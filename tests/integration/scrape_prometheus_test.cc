@@ -226,6 +226,8 @@ scrape_configs:
         regex: '(.*)'
         action: lowercase
         target_label: memory_kind
+  - job_name: idle   # a scrape pool without targets
+    static_configs: []
 )");
 
   const int prom_port = testsupport::FreePort();
@@ -279,6 +281,12 @@ scrape_configs:
     theirs_t.insert(Key(t.at("labels").as_object()) + Key(t.at("discoveredLabels").as_object()));
   }
   EXPECT_EQ(ours_t, theirs_t);
+  // Both list the same scrape pools, the one without targets included.
+  Reply our_pools = Request(ma_port, "GET", "/api/v1/scrape_pools");
+  Reply their_pools = Request(prom_port, "GET", "/api/v1/scrape_pools");
+  EXPECT_EQ(our_pools.status, 200);
+  EXPECT_EQ(our_pools.body, their_pools.body);
+  EXPECT_EQ(their_pools.body, R"({"status":"success","data":{"scrapePools":["idle","node"]}})");
 
   std::optional<std::set<std::string>> theirs = SeriesOverApi(prom_port);
   ASSERT_TRUE(theirs.has_value());
