@@ -194,6 +194,106 @@ struct Group {
   std::vector<HeapElem> heap;  // topk/bottomk/limitk/limit_ratio
 };
 
+// The running state of sum, avg, count, min, max, group, stddev, stdvar and quantile over one
+// group's samples at one step, fed the samples in series order: Start with the first, Add the
+// others, then Result. Prometheus' arithmetic, so that results agree to the bit.
+void GroupStart(Group& g, AggregateOp op, double f, bool drop_name) {
+  g = Group();
+  g.seen = true;
+  g.value = f;
+  g.mean = f;
+  g.count = 1;
+  g.drop_name = drop_name;
+  switch (op) {
+    case AggregateOp::kStddev:
+    case AggregateOp::kStdvar:
+      g.value = (std::isnan(f) || std::isinf(f)) ? NAN : 0;
+      break;
+    case AggregateOp::kQuantile:
+      g.values.assign(1, f);
+      break;
+    case AggregateOp::kGroup:
+      g.value = 1;
+      break;
+    default:
+      break;
+  }
+}
+
+void GroupAdd(Group& g, AggregateOp op, double f, bool drop_name) {
+  if (drop_name) g.drop_name = true;
+  switch (op) {
+    case AggregateOp::kSum:
+      KahanInc(f, &g.value, &g.kahan);
+      break;
+    case AggregateOp::kAvg: {
+      g.count++;
+      if (!g.incremental_mean) {
+        double nv = g.value, nc = g.kahan;
+        KahanInc(f, &nv, &nc);
+        if (!std::isinf(nv)) {
+          g.value = nv;
+          g.kahan = nc;
+          break;
+        }
+        g.incremental_mean = true;
+        g.mean = g.value / (g.count - 1);
+        g.kahan /= g.count - 1;
+      }
+      double q = (g.count - 1) / g.count;
+      double m = q * g.mean, c = q * g.kahan;
+      KahanInc(f / g.count, &m, &c);
+      g.mean = m;
+      g.kahan = c;
+      break;
+    }
+    case AggregateOp::kGroup:
+      break;
+    case AggregateOp::kMax:
+      if (g.value < f || std::isnan(g.value)) g.value = f;
+      break;
+    case AggregateOp::kMin:
+      if (g.value > f || std::isnan(g.value)) g.value = f;
+      break;
+    case AggregateOp::kCount:
+      g.count++;
+      break;
+    case AggregateOp::kStddev:
+    case AggregateOp::kStdvar: {
+      g.count++;
+      double delta = f - g.mean;
+      g.mean += delta / g.count;
+      g.value += delta * (f - g.mean);
+      break;
+    }
+    case AggregateOp::kQuantile:
+      g.values.push_back(f);
+      break;
+    default:
+      break;
+  }
+}
+
+// q: the quantile's parameter at this step (unused by the others).
+double GroupResult(Group& g, AggregateOp op, double q) {
+  switch (op) {
+    case AggregateOp::kAvg:
+      return g.incremental_mean ? g.mean + g.kahan : g.value / g.count + g.kahan / g.count;
+    case AggregateOp::kCount:
+      return g.count;
+    case AggregateOp::kStdvar:
+      return g.value / g.count;
+    case AggregateOp::kStddev:
+      return std::sqrt(g.value / g.count);
+    case AggregateOp::kQuantile:
+      return Quantile(q, g.values);
+    case AggregateOp::kSum:
+      return g.value + g.kahan;
+    default:
+      return g.value;
+  }
+}
+
 Value CountValues(Evaluator& ev, const AggregateExpr& a, const Value& input,
                   const std::string& label) {
   if (label.empty() || !IsValidUtf8(label)) {
@@ -323,12 +423,11 @@ Value EvalAggregation(Evaluator& ev, const AggregateExpr& a, Value input,
       break;
   }
 
-  auto steps = ev.ByStep(input);
   std::vector<Group> groups(num_groups);
   const int n = ev.num_steps();
-  const bool instant = ev.start() == ev.end();
 
   if (k_op) {
+    auto steps = ev.ByStep(input);
     SeriesBuilder builder(input.series.size());
     std::vector<int64_t> out_index(input.series.size(), -1);
     for (int i = 0; i < n; ++i) {
@@ -416,7 +515,6 @@ Value EvalAggregation(Evaluator& ev, const AggregateExpr& a, Value input,
         }
       }
     }
-    (void)instant;
     out.series = builder.Finish();
     return out;
   }
@@ -426,115 +524,59 @@ Value EvalAggregation(Evaluator& ev, const AggregateExpr& a, Value input,
     result[g].labels = std::move(group_labels[g]);
     if (num_groups <= 1024) result[g].points.reserve(static_cast<size_t>(n));
   }
-  for (int i = 0; i < n; ++i) {
-    ev.ctx().CheckDeadline();
-    for (Group& g : groups) g.seen = false;
-    for (const auto& [si, f] : steps[i]) {
-      Group& g = groups[group_of[si]];
-      bool dn = input.series[si].drop_name;
-      if (!g.seen) {
-        g = Group();
-        g.seen = true;
-        g.value = f;
-        g.mean = f;
-        g.count = 1;
-        g.drop_name = dn;
-        switch (op) {
-          case AggregateOp::kStddev:
-          case AggregateOp::kStdvar:
-            g.value = (std::isnan(f) || std::isinf(f)) ? NAN : 0;
-            break;
-          case AggregateOp::kQuantile:
-            g.values.assign(1, f);
-            break;
-          case AggregateOp::kGroup:
-            g.value = 1;
-            break;
-          default:
-            break;
+  size_t points = 0;
+  for (const Series& s : input.series) points += s.points.size();
+  if (op != AggregateOp::kQuantile &&
+      static_cast<uint64_t>(num_groups) * static_cast<uint64_t>(n) <= points / 4) {
+    // Few groups for many input points (sum, or a few by() labels, over a range): one state per
+    // group and step, fed series by series, is cheaper than regrouping every point by step
+    // first. Each state still sees its samples in series order, as below.
+    std::vector<Group> state(num_groups * static_cast<size_t>(n));
+    for (size_t si = 0; si < input.series.size(); ++si) {
+      if ((si & 255) == 255) ev.ctx().CheckDeadline();
+      const Series& s = input.series[si];
+      Group* row = &state[static_cast<size_t>(group_of[si]) * static_cast<size_t>(n)];
+      int i = -1;
+      for (const tsdb::Sample& p : s.points) {
+        // Points usually sit at consecutive steps: the next step is tried before dividing.
+        i = i + 1 < n && ev.StepTime(i + 1) == p.t ? i + 1 : ev.StepIndex(p.t);
+        if (i < 0 || i >= n) continue;  // as ByStep
+        Group& g = row[i];
+        if (g.seen) {
+          GroupAdd(g, op, p.v, s.drop_name);
+        } else {
+          GroupStart(g, op, p.v, s.drop_name);
         }
-        continue;
-      }
-      if (dn) g.drop_name = true;
-      switch (op) {
-        case AggregateOp::kSum:
-          KahanInc(f, &g.value, &g.kahan);
-          break;
-        case AggregateOp::kAvg: {
-          g.count++;
-          if (!g.incremental_mean) {
-            double nv = g.value, nc = g.kahan;
-            KahanInc(f, &nv, &nc);
-            if (!std::isinf(nv)) {
-              g.value = nv;
-              g.kahan = nc;
-              break;
-            }
-            g.incremental_mean = true;
-            g.mean = g.value / (g.count - 1);
-            g.kahan /= g.count - 1;
-          }
-          double q = (g.count - 1) / g.count;
-          double m = q * g.mean, c = q * g.kahan;
-          KahanInc(f / g.count, &m, &c);
-          g.mean = m;
-          g.kahan = c;
-          break;
-        }
-        case AggregateOp::kGroup:
-          break;
-        case AggregateOp::kMax:
-          if (g.value < f || std::isnan(g.value)) g.value = f;
-          break;
-        case AggregateOp::kMin:
-          if (g.value > f || std::isnan(g.value)) g.value = f;
-          break;
-        case AggregateOp::kCount:
-          g.count++;
-          break;
-        case AggregateOp::kStddev:
-        case AggregateOp::kStdvar: {
-          g.count++;
-          double delta = f - g.mean;
-          g.mean += delta / g.count;
-          g.value += delta * (f - g.mean);
-          break;
-        }
-        case AggregateOp::kQuantile:
-          g.values.push_back(f);
-          break;
-        default:
-          break;
       }
     }
     for (size_t gi = 0; gi < num_groups; ++gi) {
-      Group& g = groups[gi];
-      if (!g.seen) continue;
-      double v = g.value;
-      switch (op) {
-        case AggregateOp::kAvg:
-          v = g.incremental_mean ? g.mean + g.kahan : g.value / g.count + g.kahan / g.count;
-          break;
-        case AggregateOp::kCount:
-          v = g.count;
-          break;
-        case AggregateOp::kStdvar:
-          v = g.value / g.count;
-          break;
-        case AggregateOp::kStddev:
-          v = std::sqrt(g.value / g.count);
-          break;
-        case AggregateOp::kQuantile:
-          v = Quantile(param ? (*param)[i] : NAN, g.values);
-          break;
-        case AggregateOp::kSum:
-          v = g.value + g.kahan;
-          break;
-        default:
-          break;
+      for (int i = 0; i < n; ++i) {
+        Group& g = state[gi * static_cast<size_t>(n) + static_cast<size_t>(i)];
+        if (!g.seen) continue;
+        result[gi].points.push_back({ev.StepTime(i), GroupResult(g, op, 0)});
+        result[gi].drop_name = g.drop_name;
       }
-      result[gi].points.push_back({ev.StepTime(i), v});
-      result[gi].drop_name = g.drop_name;
+    }
+  } else {
+    auto steps = ev.ByStep(input);
+    for (int i = 0; i < n; ++i) {
+      ev.ctx().CheckDeadline();
+      for (Group& g : groups) g.seen = false;
+      for (const auto& [si, f] : steps[i]) {
+        Group& g = groups[group_of[si]];
+        if (g.seen) {
+          GroupAdd(g, op, f, input.series[si].drop_name);
+        } else {
+          GroupStart(g, op, f, input.series[si].drop_name);
+        }
+      }
+      for (size_t gi = 0; gi < num_groups; ++gi) {
+        Group& g = groups[gi];
+        if (!g.seen) continue;
+        result[gi].points.push_back(
+            {ev.StepTime(i), GroupResult(g, op, param ? (*param)[i] : NAN)});
+        result[gi].drop_name = g.drop_name;
+      }
     }
   }
   int64_t total = 0;

@@ -2,16 +2,20 @@
 // vector matching errors, name dropping, subqueries, @, limits and annotations.
 #include "promql/engine.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "tsdb/db.h"
 
@@ -253,6 +257,85 @@ TEST_F(EngineTest, AggregationsAndSorting) {
   auto bad = e.InstantQuery("topk(NaN, m)", 0);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().message(), "Parameter value is NaN");
+}
+
+// Range aggregations give, at every step, what the step's samples give: with few groups for many
+// series the engine aggregates series by series, with many groups step by step; both are checked
+// against sums and counts worked out here. Series k of group g has the value k, except at the
+// steps where it has no sample (a gap longer than the lookback) or a stale marker.
+TEST_F(EngineTest, RangeAggregationsMatchEveryStep) {
+  constexpr int kSeries = 120, kSteps = 40;
+  auto present = [](int k, int step) { return (k + step) % 7 != 0 && (k * step) % 11 != 3; };
+  auto app = db_->NewAppender();
+  for (int k = 0; k < kSeries; ++k) {
+    const tsdb::Labels l(
+        {{"__name__", "m"}, {"g", k % 3 == 0 ? "a" : "b"}, {"k", absl::StrCat(k)}});
+    for (int step = 0; step < kSteps; ++step) {
+      // Absent steps get a stale marker (k even) or nothing: the lookback (30s below) is shorter
+      // than the 60s step, so a missing sample leaves the step empty either way.
+      if (present(k, step)) {
+        ASSERT_TRUE(app->Append(0, l, int64_t{step} * kMin, k).ok());
+      } else if (k % 2 == 0) {
+        ASSERT_TRUE(app->Append(0, l, int64_t{step} * kMin, StaleNaN()).ok());
+      }
+    }
+  }
+  ASSERT_TRUE(app->Commit().ok());
+  EngineOptions o;
+  o.lookback_delta_ms = 30000;
+  Engine e = MakeEngine(o);
+  auto check = [&](const std::string& query, auto want_at) {
+    absl::StatusOr<QueryResult> r = e.RangeQuery(query, 0, int64_t{kSteps - 1} * kMin, kMin);
+    ASSERT_TRUE(r.ok()) << query << ": " << r.status();
+    const Matrix& m = std::get<Matrix>(r->value);
+    for (const MatrixSeries& s : m) {
+      std::map<int64_t, double> got;
+      for (const tsdb::Sample& p : s.samples) got[p.t] = p.v;
+      for (int step = 0; step < kSteps; ++step) {
+        const std::optional<double> want = want_at(s.labels, step);
+        auto it = got.find(int64_t{step} * kMin);
+        ASSERT_EQ(it != got.end(), want.has_value())
+            << query << " " << s.labels.ToString() << " @" << step;
+        if (want) {
+          EXPECT_DOUBLE_EQ(it->second, *want)
+              << query << " " << s.labels.ToString() << " @" << step;
+        }
+      }
+    }
+  };
+  // Sum, count, max and avg of the values present at a step, over the series selected by keep.
+  auto fold = [&](int step, auto keep, char what) -> std::optional<double> {
+    double sum = 0, max = -1;
+    int n = 0;
+    for (int k = 0; k < kSeries; ++k) {
+      if (!keep(k) || !present(k, step)) continue;
+      sum += k;
+      max = std::max<double>(max, k);
+      ++n;
+    }
+    if (n == 0) return std::nullopt;
+    return what == 's' ? sum : what == 'c' ? n : what == 'm' ? max : sum / n;
+  };
+  auto in_group = [](const tsdb::Labels& l) {
+    const bool a = l.Get("g") == "a";
+    return [a](int k) { return (k % 3 == 0) == a; };
+  };
+  check("sum by (g) (m)",
+        [&](const tsdb::Labels& l, int step) { return fold(step, in_group(l), 's'); });
+  check("avg by (g) (m)",
+        [&](const tsdb::Labels& l, int step) { return fold(step, in_group(l), 'a'); });
+  check("count(m)", [&](const tsdb::Labels&, int step) {
+    return fold(
+        step, [](int) { return true; }, 'c');
+  });
+  check("max by (g) (m)",
+        [&](const tsdb::Labels& l, int step) { return fold(step, in_group(l), 'm'); });
+  // One group per series: aggregated step by step.
+  check("sum by (k) (m)", [&](const tsdb::Labels& l, int step) {
+    const int k = std::stoi(std::string(l.Get("k")));
+    return fold(
+        step, [k](int j) { return j == k; }, 's');
+  });
 }
 
 TEST_F(EngineTest, TooManySamples) {
