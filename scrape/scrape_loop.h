@@ -38,7 +38,6 @@
 #define METRICS_ADAPTER_SCRAPE_SCRAPE_LOOP_H_
 
 #include <atomic>
-#include <bit>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -57,6 +56,7 @@
 #include "scrape/relabel.h"
 #include "scrape/textparse/parser.h"
 #include "tsdb/labels.h"
+#include "tsdb/stale.h"
 #include "tsdb/storage.h"
 
 namespace tsdb {
@@ -65,11 +65,9 @@ class DB;
 
 namespace scrape {
 
-// The staleness marker: a NaN with a payload that no computation produces (Prometheus'
-// value.StaleNaN).
-inline constexpr uint64_t kStaleNaNBits = 0x7ff0000000000002ULL;
-inline double StaleNaN() { return std::bit_cast<double>(kStaleNaNBits); }
-inline bool IsStaleNaN(double v) { return std::bit_cast<uint64_t>(v) == kStaleNaNBits; }
+using tsdb::IsStaleNaN;
+using tsdb::kStaleNaNBits;
+using tsdb::StaleNaN;
 
 // The parser format for a response's Content-Type: OpenMetrics for
 // "application/openmetrics-text", the text format for anything else (including a missing or

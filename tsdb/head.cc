@@ -25,15 +25,20 @@ bool IsPresenceMatcher(const LabelMatcher& m) {
 // Views of chunks' encoded bytes, as a series' chunks usually number few.
 using ChunkViews = absl::InlinedVector<std::string_view, 4>;
 
+size_t TotalBytes(const ChunkViews& views) {
+  size_t n = 0;
+  for (std::string_view v : views) n += v.size();
+  return n;
+}
+
 // Chunks copied back to back into one buffer: one allocation for all of them instead of one per
 // chunk.
 class PackedChunks {
  public:
+  // Room for this many bytes of chunks in all, so that Appends up to it do not reallocate.
+  void Reserve(size_t bytes) { bytes_.reserve(bytes); }
   // Copies the chunks in `views` after those already held.
   void Append(const ChunkViews& views) {
-    size_t size = bytes_.size();
-    for (std::string_view v : views) size += v.size();
-    if (size > bytes_.capacity()) bytes_.reserve(std::max(size, 2 * bytes_.capacity()));
     for (std::string_view v : views) {
       bytes_.append(v);
       ends_.push_back(bytes_.size());
@@ -641,6 +646,7 @@ std::unique_ptr<SeriesData> SnapshotOf(const MemSeries& s, int64_t mint, int64_t
   ChunkViews views;
   OverlappingChunks(s, mint, maxt, &views);
   PackedChunks chunks;
+  chunks.Reserve(TotalBytes(views));
   chunks.Append(views);
   return std::make_unique<SnapshotSeries>(s.ToLabels(), std::move(chunks), mint, maxt);
 }
@@ -719,9 +725,10 @@ struct CompressedSelection {
   // views[i]: the chunks of selected[i] to copy. The caller holds the head's lock.
   CompressedSelection(const std::vector<const MemSeries*>& selected,
                       const std::vector<ChunkViews>& views) {
-    ChunkViews all;
-    for (const ChunkViews& v : views) all.insert(all.end(), v.begin(), v.end());
-    chunks.Append(all);
+    size_t bytes = 0;
+    for (const ChunkViews& v : views) bytes += TotalBytes(v);
+    chunks.Reserve(bytes);
+    for (const ChunkViews& v : views) chunks.Append(v);
     labels.reserve(selected.size());
     series_first.reserve(selected.size() + 1);
     size_t first = 0;

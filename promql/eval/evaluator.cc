@@ -4,7 +4,6 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <unordered_map>
 
 #include "absl/strings/str_cat.h"
@@ -13,8 +12,6 @@
 namespace promql::eval {
 
 namespace {
-
-constexpr uint64_t kStaleBits = 0x7ff0000000000002ULL;
 
 int64_t FloorDiv(int64_t a, int64_t b) {
   int64_t q = a / b;
@@ -27,12 +24,6 @@ int64_t FloorDiv(int64_t a, int64_t b) {
 [[noreturn]] void Throw(absl::Status status) { throw EvalError{std::move(status)}; }
 [[noreturn]] void ThrowExec(const std::string& message) {
   throw EvalError{absl::InternalError(message)};
-}
-
-bool IsStale(double v) {
-  uint64_t bits;
-  std::memcpy(&bits, &v, sizeof bits);
-  return bits == kStaleBits;
 }
 
 const Expr& Unparen(const Expr& e) {
@@ -360,7 +351,7 @@ void Evaluator::ForEachRangeSeries(RangeInput& in, absl::FunctionRef<void(Series
   }
   SelectEach(*in.selector, in.select_mint, in.select_maxt, tsdb::SelectHints(), true,
              [&](Series& s) {
-               std::erase_if(s.points, [](const tsdb::Sample& p) { return IsStale(p.v); });
+               std::erase_if(s.points, [](const tsdb::Sample& p) { return IsStaleNaN(p.v); });
                if (!s.points.empty()) fn(s);
              });
 }
@@ -464,7 +455,7 @@ Value Evaluator::EvalVectorSelector(const VectorSelector& vs) {
       while (j < pts.size() && pts[j].t <= ref) ++j;
       if (j == 0) continue;
       const tsdb::Sample& p = pts[j - 1];
-      if (p.t <= ref - lookback || IsStale(p.v)) continue;
+      if (p.t <= ref - lookback || IsStaleNaN(p.v)) continue;
       o.points.push_back({ts, p.v});
     }
     if (!o.points.empty()) {
@@ -485,7 +476,7 @@ Value Evaluator::EvalSmoothedSelector(const VectorSelector& vs, int64_t min_ref,
   int64_t total = 0;
   SelectEach(
       vs, min_ref - lookback + 1, max_ref + lookback, tsdb::SelectHints(), false, [&](Series& s) {
-        std::erase_if(s.points, [](const tsdb::Sample& p) { return IsStale(p.v); });
+        std::erase_if(s.points, [](const tsdb::Sample& p) { return IsStaleNaN(p.v); });
         const auto& f = s.points;
         Series o;
         o.labels = std::move(s.labels);

@@ -37,6 +37,7 @@
 #include "promql/parser/ast.h"
 #include "promql/value.h"
 #include "tsdb/labels.h"
+#include "tsdb/stale.h"
 #include "tsdb/storage.h"
 #include "tsdb/text_escape.h"
 
@@ -205,7 +206,7 @@ Value EvalAggregation(Evaluator& ev, const AggregateExpr& a, Value input,
 Value EvalFunction(Evaluator& ev, const CallExpr& c);
 
 // Helpers shared by the evaluator parts.
-bool IsStale(double v);
+using tsdb::IsStaleNaN;
 // Prometheus' label set text: {__name__="x", a="b"} (all labels inside the braces, Go quoting).
 std::string LabelsString(const Labels& l);
 // Go's strconv.Quote for messages (tsdb/text_escape.h).

@@ -195,7 +195,7 @@ Value TimestampOfSelector(Evaluator& ev, const VectorSelector& vs) {
       while (j < s.points.size() && s.points[j].t <= ref) ++j;
       if (j == 0) continue;
       const tsdb::Sample& p = s.points[j - 1];
-      if (p.t <= ref - lookback || IsStale(p.v)) continue;
+      if (p.t <= ref - lookback || IsStaleNaN(p.v)) continue;
       o.points.push_back({ts, static_cast<double>(p.t) / 1000});
     }
     if (!o.points.empty()) {
@@ -339,7 +339,7 @@ Value InfoFunction(Evaluator& ev, const CallExpr& c) {
         while (j < s.points.size() && s.points[j].t <= ref) ++j;
         if (j == 0) continue;
         const tsdb::Sample& p = s.points[j - 1];
-        if (p.t <= ref - lookback || IsStale(p.v)) continue;
+        if (p.t <= ref - lookback || IsStaleNaN(p.v)) continue;
         o.points.push_back({ts, static_cast<double>(p.t)});
       }
       if (!o.points.empty()) info.push_back(std::move(o));

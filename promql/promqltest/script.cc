@@ -3,7 +3,6 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
-#include <cstring>
 #include <map>
 
 #include "absl/strings/ascii.h"
@@ -265,19 +264,6 @@ absl::StatusOr<tsdb::Labels> ReadSeriesDescriptor(std::string_view s, size_t* i)
 }
 
 }  // namespace
-
-double StaleNaN() {
-  double d;
-  uint64_t bits = kStaleNaNBits;
-  std::memcpy(&d, &bits, sizeof d);
-  return d;
-}
-
-bool IsStaleNaN(double v) {
-  uint64_t bits;
-  std::memcpy(&bits, &v, sizeof bits);
-  return bits == kStaleNaNBits;
-}
 
 absl::StatusOr<std::vector<SlotValue>> ParseValueSequence(std::string_view s) {
   std::vector<SlotValue> out;

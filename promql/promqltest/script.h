@@ -25,13 +25,13 @@
 
 #include "absl/status/statusor.h"
 #include "tsdb/labels.h"
+#include "tsdb/stale.h"
 
 namespace promql::promqltest {
 
-// The staleness marker of Prometheus: a NaN with exactly these bits.
-inline constexpr uint64_t kStaleNaNBits = 0x7ff0000000000002ULL;
-double StaleNaN();
-bool IsStaleNaN(double v);
+using tsdb::IsStaleNaN;
+using tsdb::kStaleNaNBits;
+using tsdb::StaleNaN;
 
 // One slot of an expanded value sequence.
 struct SlotValue {

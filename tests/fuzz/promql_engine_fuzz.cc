@@ -24,6 +24,7 @@
 #include "promql/engine.h"
 #include "tsdb/db.h"
 #include "tsdb/labels.h"
+#include "tsdb/stale.h"
 
 namespace {
 
@@ -38,14 +39,6 @@ void Check(bool ok, const char* what) {
     std::fprintf(stderr, "check failed: %s\n", what);
     std::abort();
   }
-}
-
-double StaleNaN() {
-  const uint64_t bits = 0x7ff0000000000002;
-  double v;
-  static_assert(sizeof v == sizeof bits);
-  __builtin_memcpy(&v, &bits, sizeof v);
-  return v;
 }
 
 // The store, built once: a few dozen series over an hour at 15s.
@@ -78,7 +71,7 @@ tsdb::DB* Store() {
         double g = std::sin(static_cast<double>(k + i)) * 100;
         if (k % 37 == 5) g = NAN;
         if (k % 53 == 7) g = i % 2 == 0 ? INFINITY : -INFINITY;
-        if (i == 3 && k >= 100 && k < 110) g = StaleNaN();
+        if (i == 3 && k >= 100 && k < 110) g = tsdb::StaleNaN();
         add(tsdb::Labels({{"__name__", "temperature"}, {"instance", inst}, {"job", "node"}}), t, g);
       }
       for (int b = 0; b < 4; ++b) {

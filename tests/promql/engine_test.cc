@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -18,18 +17,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "tsdb/db.h"
+#include "tsdb/stale.h"
 
 namespace promql {
 namespace {
 
 constexpr int64_t kMin = 60 * 1000;
 
-double StaleNaN() {
-  uint64_t bits = 0x7ff0000000000002ULL;
-  double d;
-  std::memcpy(&d, &bits, sizeof d);
-  return d;
-}
+using tsdb::StaleNaN;
 
 class EngineTest : public ::testing::Test {
  protected:

@@ -1,4 +1,5 @@
 #include "tsdb/db.h"
+#include "tsdb/stale.h"
 
 #include <bit>
 #include <cmath>
@@ -17,8 +18,6 @@ using testing::Nre;
 using testing::Re;
 using testing::ReadAll;
 using testing::TempDir;
-
-constexpr uint64_t kStaleNaN = 0x7ff0000000000002ULL;
 
 std::unique_ptr<DB> OpenOrDie(const std::string& dir, DBOptions opts = {}) {
   auto db = DB::Open(dir, std::move(opts));
@@ -95,13 +94,13 @@ TEST(DBTest, StalenessMarkerIsStoredBitExact) {
     auto db = OpenOrDie(dir.path());
     auto app = db->NewAppender();
     ASSERT_TRUE(app->Append(0, Series("m"), 1, 5).ok());
-    ASSERT_TRUE(app->Append(0, Series("m"), 2, std::bit_cast<double>(kStaleNaN)).ok());
+    ASSERT_TRUE(app->Append(0, Series("m"), 2, std::bit_cast<double>(kStaleNaNBits)).ok());
     ASSERT_TRUE(app->Commit().ok());
   }
   auto db = OpenOrDie(dir.path());  // after WAL replay too
   auto all = ReadAll(*db, {Eq("__name__", "m")});
   ASSERT_EQ(all["m"].size(), 2u);
-  EXPECT_EQ(std::bit_cast<uint64_t>(all["m"][1].v), kStaleNaN);
+  EXPECT_EQ(std::bit_cast<uint64_t>(all["m"][1].v), kStaleNaNBits);
 }
 
 TEST(DBTest, RollbackDiscardsTheBatch) {

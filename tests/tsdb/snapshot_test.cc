@@ -16,6 +16,7 @@
 #include "tests/tsdb/test_util.h"
 #include "tsdb/chunk/xor_chunk.h"
 #include "tsdb/db.h"
+#include "tsdb/stale.h"
 
 namespace tsdb {
 namespace {
@@ -376,7 +377,7 @@ TEST(SnapshotFastPathTest, SelectSamplesMatchesSelectThenDecode) {
 // before and after, and the same as decoding.
 TEST(SnapshotFastPathTest, NewestSampleSurvivesRestart) {
   TempDir dir;
-  const double stale = std::bit_cast<double>(uint64_t{0x7ff0000000000002});
+  const double stale = StaleNaN();
   auto append = [](DB& db, int from, int to, bool stale_last, double stale_value) {
     auto app = db.NewAppender();
     for (int i = 0; i < 50; ++i) {

@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "tests/tsdb/fault_env.h"
 #include "tsdb/env.h"
+#include "tsdb/stale.h"
 #include "tsdb/wal/format.h"
 #include "tsdb/wal/records.h"
 #include "tsdb/wal/wal_reader.h"
@@ -931,7 +932,7 @@ std::vector<RefSeries> SomeSeries() {
 }
 
 std::vector<RefSample> SomeSamples() {
-  const double kStale = std::bit_cast<double>(uint64_t{0x7ff0000000000002});
+  const double kStale = StaleNaN();
   return {
       {100, 1700000000000, 1.5},
       {101, 1700000000000, -0.0},

@@ -14,6 +14,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tsdb/stale.h"
 
 namespace tsdb {
 namespace {
@@ -22,8 +23,6 @@ using ::testing::HasSubstr;
 
 uint64_t Bits(double v) { return std::bit_cast<uint64_t>(v); }
 double FromBits(uint64_t b) { return std::bit_cast<double>(b); }
-
-constexpr uint64_t kStaleNaNBits = 0x7ff0000000000002;
 
 struct Decoded {
   std::vector<Sample> samples;
